@@ -1,0 +1,1 @@
+"""steering-spec core: extract, steer and diagnose activation-steering vectors."""

@@ -1,0 +1,325 @@
+"""The ``steer`` command line.
+
+Subcommands:
+
+* ``steer prepare [--model M]``: assemble, verify and convert an embedded model once.
+* ``steer generate --style terse --alpha 0.5 --layer 12 --prompt "..."``: baseline and steered
+  answers side by side, with word counts and the perturbation ratio.
+* ``steer diagnose [--style S] [--alpha A]``: per-layer residual norms, vector norm, ratio, SNR.
+* ``steer sweep --style S --layers 8,12 --alphas 0.25,0.5,1``: words, ratio and phase per cell,
+  thresholds per layer; ``--json FILE`` writes everything.
+* ``steer spec``: the verification matrix (property x checker), non-zero exit on any gap.
+
+Slow steps show progress bars on stderr. Errors of our own (bad input, unavailable model) print
+one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+from steering_core.errors import InvalidParameterError, SteeringError
+
+DEFAULT_LAYER = 12
+DEFAULT_ALPHA = 0.5
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _progress(total: int, desc: str, enabled: bool) -> Any:
+    if not enabled:
+        return nullcontext(None)
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="tok", file=sys.stderr, leave=False, dynamic_ncols=True)
+
+
+def _step(bar: Any) -> Callable[[int], None] | None:
+    return None if bar is None else bar.update
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from steering_core.models import load_model
+
+    def say(message: str) -> None:
+        print(f"[steer] {message}", file=sys.stderr, flush=True)
+
+    return load_model(args.model, progress=say)
+
+
+def _add_model(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="embedded name ('embedded' = Qwen2.5-Coder-0.5B-Instruct, 'smollm2'), local folder, or HF id",
+    )
+
+
+def _add_recipe(parser: argparse.ArgumentParser) -> None:
+    from steering_core.styles import style_names
+
+    parser.add_argument("--style", default="terse", help=f"seed style: {', '.join(style_names())}")
+    parser.add_argument("--position", choices=["last", "mean"], default="last", help="read position")
+    parser.add_argument("--aggregator", choices=["mean", "pca"], default="mean")
+    parser.add_argument("--normalize", action="store_true", help="unit-normalise the vector per layer")
+
+
+def _extract(lm: Any, args: argparse.Namespace, layers: Sequence[int] | None = None) -> Any:
+    from steering_core.extract import extract
+
+    return extract(
+        lm,
+        style=args.style,
+        layers=layers,
+        position=args.position,
+        aggregator=args.aggregator,
+        normalize=args.normalize,
+    )
+
+
+def _side_by_side(left_title: str, left: str, right_title: str, right: str, width: int = 56) -> str:
+    def column(title: str, text: str) -> list[str]:
+        lines = [title, "-" * min(width, max(len(title), 8))]
+        for para in text.splitlines() or [""]:
+            lines.extend(textwrap.wrap(para, width) or [""])
+        return lines
+
+    a, b = column(left_title, left), column(right_title, right)
+    rows = max(len(a), len(b))
+    a += [""] * (rows - len(a))
+    b += [""] * (rows - len(b))
+    return "\n".join(f"{x:<{width}} | {y}" for x, y in zip(a, b, strict=True))
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from steering_core.models import DEFAULT_MODEL, prepare_embedded
+
+    path = prepare_embedded(args.model or DEFAULT_MODEL, progress=lambda m: print(f"[steer] {m}", file=sys.stderr))
+    print(path)
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from steering_core.diagnose import residual_norms
+    from steering_core.generate import generate
+    from steering_core.ops import perturbation_ratio
+    from steering_core.prompt_sets import prompt_set
+    from steering_core.steer import steer
+    from steering_core.text import word_count
+
+    lm = _load(args)
+    vector = _extract(lm, args, [args.layer])
+    norms = residual_norms(lm.model, lm.tokenizer, prompt_set(), [args.layer])
+    median = norms[0].median_norm
+    ratio = perturbation_ratio(args.alpha, vector.norm(args.layer), median)
+    show = not args.no_progress
+    with _progress(args.max_new_tokens, "baseline", show) as bar:
+        baseline = generate(lm.model, lm.tokenizer, [args.prompt], args.max_new_tokens, on_step=_step(bar))[0]
+    steering = steer(lm.model, vector, args.alpha, layers=args.layer, positions=args.positions)
+    with steering, _progress(args.max_new_tokens, "steered", show) as bar:
+        steered = generate(lm.model, lm.tokenizer, [args.prompt], args.max_new_tokens, on_step=_step(bar))[0]
+    bw, sw = word_count(baseline), word_count(steered)
+    print(f"model: {lm.name}   style: {args.style}   layer: {args.layer}   alpha: {args.alpha}", end="")
+    print(f"   positions: {args.positions}")
+    print(
+        f"vector norm: {vector.norm(args.layer):.3f}   median residual norm (first token excluded): {median:.3f}   "
+        f"perturbation ratio |alpha|*|v|/|h|: {ratio:.3f}"
+    )
+    print(f"prompt: {args.prompt}\n")
+    print(_side_by_side(f"baseline ({bw} words)", baseline, f"steered ({sw} words)", steered))
+    change = (sw - bw) / bw * 100 if bw else 0.0
+    print(f"\nwords: baseline {bw}, steered {sw} ({change:+.0f}%)")
+    if args.json:
+        _write_json(
+            args.json,
+            {
+                "model": lm.name,
+                "style": args.style,
+                "layer": args.layer,
+                "alpha": args.alpha,
+                "positions": args.positions,
+                "prompt": args.prompt,
+                "vector_norm": vector.norm(args.layer),
+                "median_residual_norm": median,
+                "perturbation_ratio": ratio,
+                "baseline": {"text": baseline, "words": bw},
+                "steered": {"text": steered, "words": sw},
+            },
+        )
+    return 0
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from steering_core.diagnose import diagnose, residual_norms
+    from steering_core.prompt_sets import prompt_set
+
+    lm = _load(args)
+    vector = _extract(lm, args)
+    norms = residual_norms(lm.model, lm.tokenizer, prompt_set(args.prompt_set))
+    rows = diagnose(vector, norms, args.alpha)
+    print(f"model: {lm.name}   style: {args.style}   alpha: {args.alpha}   prompt set: {args.prompt_set}")
+    header = f"{'layer':>5} {'median|h|':>10} {'first|h|':>10} {'|v|':>9} {'ratio':>8} {'snr':>8}"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(
+            f"{r.layer:>5} {r.median_norm:>10.2f} {r.first_token_norm:>10.1f} {r.vector_norm:>9.3f} "
+            f"{r.ratio:>8.3f} {r.snr:>8.3f}"
+        )
+    if args.json:
+        _write_json(args.json, {"model": lm.name, "style": args.style, "rows": [r.to_dict() for r in rows]})
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from steering_core.diagnose import residual_norms
+    from steering_core.prompt_sets import prompt_set
+    from steering_core.sweep import SweepCell, alpha_sweep
+
+    lm = _load(args)
+    vector = _extract(lm, args, args.layers)
+    prompts = prompt_set(args.prompt_set)[: args.n_prompts]
+    norms = residual_norms(lm.model, lm.tokenizer, prompt_set(args.prompt_set), args.layers)
+    n_gen = len(args.layers) * sum(1 for a in args.alphas if a != 0) + 1
+    batches = -(-len(prompts) // 8)
+    show = not args.no_progress
+
+    def report(cell: SweepCell) -> None:
+        print(
+            f"{cell.layer:>5} {cell.alpha:>7g} {cell.ratio:>7.3f} {cell.mean_words:>7.1f} "
+            f"{cell.n_degenerate:>5} {cell.phase:>10}",
+            flush=True,
+        )
+
+    print(f"model: {lm.name}   style: {args.style}   prompts: {len(prompts)}   max new tokens: {args.max_new_tokens}")
+    print(f"{'layer':>5} {'alpha':>7} {'ratio':>7} {'words':>7} {'degen':>5} {'phase':>10}")
+    with _progress(n_gen * batches * args.max_new_tokens, "sweep", show) as bar:
+        result = alpha_sweep(
+            lm.model,
+            lm.tokenizer,
+            vector,
+            args.layers,
+            args.alphas,
+            prompts,
+            norms,
+            args.max_new_tokens,
+            on_cell=report,
+            on_step=_step(bar),
+        )
+    print(f"baseline mean words: {result.baseline_mean_words:.1f}")
+    for t in result.thresholds():
+        print(
+            f"layer {t.layer}: dead zone up to {t.dead_max}, effective {t.effective_min}..{t.effective_max}, "
+            f"collapse from {t.collapse_min}"
+        )
+    if args.json:
+        _write_json(args.json, {"model": lm.name, **result.to_dict()})
+    return 0
+
+
+def cmd_spec(args: argparse.Namespace) -> int:
+    try:
+        from steering_core.formal.matrix import cli_main
+    except ImportError as error:  # pragma: no cover - the formal layer ships with the package
+        print(f"steer spec: the formal layer is not available ({error})", file=sys.stderr)
+        return 2
+    return int(cli_main(list(args.rest)))
+
+
+def _write_json(path: str, data: dict[str, Any]) -> None:
+    import os
+    import tempfile
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    print(f"wrote {target}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``steer``."""
+    parser = argparse.ArgumentParser(prog="steer", description="Activation steering with checked properties.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("prepare", help="assemble, verify and convert an embedded model (once)")
+    _add_model(p)
+    p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("generate", help="baseline and steered answers side by side")
+    _add_model(p)
+    _add_recipe(p)
+    p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
+    p.add_argument("--layer", type=int, default=DEFAULT_LAYER)
+    p.add_argument("--positions", choices=["all", "prompt", "generated"], default="all")
+    p.add_argument("--prompt", default="Explain what a mutex is.")
+    p.add_argument("--max-new-tokens", type=int, default=120)
+    p.add_argument("--json", default=None, help="also write the result as JSON")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("diagnose", help="per-layer residual norms, vector norms, ratios and SNR")
+    _add_model(p)
+    _add_recipe(p)
+    p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
+    p.add_argument("--prompt-set", default="neutral-questions-v1")
+    p.add_argument("--json", default=None)
+    p.set_defaults(func=cmd_diagnose)
+
+    p = sub.add_parser("sweep", help="alpha sweep: words, ratio and phase per (layer, alpha)")
+    _add_model(p)
+    _add_recipe(p)
+    p.add_argument("--layers", type=_ints, default=[DEFAULT_LAYER])
+    p.add_argument("--alphas", type=_floats, default=[0.1, 0.25, 0.5, 1.0, 2.0, 3.0])
+    p.add_argument("--prompt-set", default="neutral-questions-v1")
+    p.add_argument("--n-prompts", type=int, default=8)
+    p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--json", default="out/sweep.json")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("spec", help="verification matrix: property x checker; non-zero exit on any gap")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the matrix")
+    p.set_defaults(func=cmd_spec)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``steer`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (SteeringError, InvalidParameterError) as error:
+        print(f"steer: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

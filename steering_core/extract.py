@@ -1,0 +1,170 @@
+"""Extract steering vectors: contrastive activation differences at every layer in one pass.
+
+For each contrast pair the positive and negative instruction are wrapped in the chat template
+and run through the model *together*, left-padded in one batch, with forward hooks capturing
+the output of every decoder layer at once. The read position is ``last`` (the last token of the
+templated prompt, i.e. the position that produces the answer's first token) or ``mean`` (the
+mean over the instruction's own tokens inside the template; never padding, never template
+scaffolding). Differences ``positive - negative`` are aggregated over pairs by their ``mean``
+(default) or by ``pca`` (the first principal direction of the uncentred differences, oriented
+and scaled so that it agrees with their mean projection; with one pair both give the
+difference itself). Raw vectors by default; ``normalize=True`` scales each layer to unit norm.
+
+Cost: ``ceil(2 * n_pairs / batch_size)`` forward passes, whatever the number of layers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch import nn
+
+from steering_core.errors import InvalidParameterError
+from steering_core.layers import check_layer, locate, split_output
+from steering_core.prompts import encode
+from steering_core.styles import ContrastPair, Style, as_style
+from steering_core.vector import Aggregator, ReadPosition, Recipe, SteeringVector
+
+READ_POSITIONS: tuple[str, ...] = ("last", "mean")
+AGGREGATORS: tuple[str, ...] = ("mean", "pca")
+
+
+@contextmanager
+def capture_layers(model: nn.Module, layers: Sequence[int]) -> Iterator[dict[int, torch.Tensor]]:
+    """Record the output hidden state of each decoder layer in ``layers`` during one forward.
+
+    Yields a dict filled in place: ``layer -> (batch, seq, hidden)`` (detached). Hooks are
+    removed in ``finally``.
+    """
+    _, blocks = locate(model)
+    captured: dict[int, torch.Tensor] = {}
+    handles = []
+
+    def make(layer: int) -> Callable[[nn.Module, Any, Any], None]:
+        def hook(_m: nn.Module, _a: Any, output: Any) -> None:
+            captured[layer] = split_output(output)[0].detach()
+
+        return hook
+
+    try:
+        for layer in layers:
+            handles.append(blocks[layer].register_forward_hook(make(layer)))
+        yield captured
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@torch.no_grad()
+def read_activations(
+    model: nn.Module,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    layers: Sequence[int] | None = None,
+    position: ReadPosition = "last",
+    chat: bool = True,
+    batch_size: int = 16,
+) -> torch.Tensor:
+    """Activations of ``prompts`` at ``position``, float32, shape ``(n_prompts, n_layers, hidden)``.
+
+    One forward pass per batch captures every requested layer (default: all layers).
+    """
+    if position not in READ_POSITIONS:
+        raise InvalidParameterError("position", f"one of {READ_POSITIONS}", repr(position))
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidParameterError("batch_size", "an int >= 1", repr(batch_size))
+    _, blocks = locate(model)
+    chosen = list(range(len(blocks))) if layers is None else [check_layer(x, len(blocks)) for x in layers]
+    device = next(model.parameters()).device
+    rows: list[torch.Tensor] = []
+    for start in range(0, len(prompts), batch_size):
+        batch = encode(tokenizer, prompts[start : start + batch_size], chat=chat, device=device)
+        with capture_layers(model, chosen) as captured:
+            model(
+                input_ids=batch.input_ids,
+                attention_mask=batch.attention_mask,
+                position_ids=batch.position_ids,
+                use_cache=False,
+            )
+        stacked = torch.stack([captured[layer] for layer in chosen], dim=1).to(torch.float32)  # (B, L, S, d)
+        if position == "last":
+            rows.append(stacked[:, :, -1, :])  # left padding: the last column is every prompt's last token
+        else:
+            weights = batch.content_mask.to(torch.float32)  # (B, S)
+            summed = torch.einsum("blsd,bs->bld", stacked, weights)
+            rows.append(summed / weights.sum(dim=1).clamp(min=1.0)[:, None, None])
+    return torch.cat(rows, dim=0)
+
+
+def aggregate(diffs: torch.Tensor, aggregator: Aggregator) -> torch.Tensor:
+    """Aggregate ``(n_pairs, n_layers, hidden)`` differences into ``(n_layers, hidden)``."""
+    if aggregator not in AGGREGATORS:
+        raise InvalidParameterError("aggregator", f"one of {AGGREGATORS}", repr(aggregator))
+    mean = diffs.mean(dim=0)
+    if aggregator == "mean":
+        return mean
+    out = torch.empty_like(mean)
+    for layer in range(diffs.shape[1]):
+        matrix = diffs[:, layer, :].to(torch.float64)
+        _, _, vh = torch.linalg.svd(matrix, full_matrices=False)
+        direction = vh[0]
+        projections = matrix @ direction
+        scale = projections.mean()
+        if scale < 0:
+            direction, scale = -direction, -scale
+        out[layer] = (direction * scale).to(out.dtype)
+    return out
+
+
+def extract(
+    loaded_or_model: Any,
+    tokenizer: Any | None = None,
+    style: str | Style | Iterable[ContrastPair | Sequence[str]] = "terse",
+    layers: Sequence[int] | None = None,
+    position: ReadPosition = "last",
+    aggregator: Aggregator = "mean",
+    normalize: bool = False,
+    chat: bool = True,
+    batch_size: int = 16,
+    model_name: str | None = None,
+) -> SteeringVector:
+    """Extract a steering vector for ``style`` at ``layers`` (default: every layer).
+
+    ``loaded_or_model`` is a :class:`steering_core.models.LoadedModel` (then ``tokenizer`` may
+    be omitted) or a model, with ``tokenizer`` given. ``style`` is a seed style name, a
+    :class:`Style`, or an iterable of pairs.
+
+    Post: a :class:`SteeringVector` in float32 with one finite direction per requested layer.
+    """
+    from steering_core.layers import hidden_size
+    from steering_core.models import LoadedModel
+    from steering_core.styles import make_style
+
+    if isinstance(loaded_or_model, LoadedModel):
+        model, tokenizer = loaded_or_model.model, tokenizer or loaded_or_model.tokenizer
+        model_name = model_name or loaded_or_model.name
+    else:
+        model = loaded_or_model
+    if tokenizer is None:
+        raise InvalidParameterError("tokenizer", "the model's tokenizer", None)
+    style_obj = as_style(style) if isinstance(style, (str, Style)) else make_style("custom", style)
+    n_layers = len(locate(model)[1])
+    chosen = list(range(n_layers)) if layers is None else [check_layer(x, n_layers) for x in layers]
+    prompts: list[str] = []
+    for pair in style_obj.pairs:
+        prompts.extend([pair.positive, pair.negative])
+    acts = read_activations(model, tokenizer, prompts, chosen, position, chat, batch_size)
+    diffs = acts[0::2] - acts[1::2]  # (n_pairs, n_layers, hidden)
+    vectors = aggregate(diffs, aggregator)
+    result = SteeringVector(
+        {layer: vectors[i].contiguous() for i, layer in enumerate(chosen)},
+        hidden_size(model),
+        n_layers,
+        model_name or getattr(getattr(model, "config", None), "_name_or_path", None) or type(model).__name__,
+        style_obj.name,
+        Recipe(style_obj.pairs, position, aggregator, False, chat),
+    )
+    return result.normalized() if normalize else result

