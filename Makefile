@@ -9,7 +9,10 @@ STAMP := $(VENV)/.steering-spec-installed
 # CI runs every fast test plus the slow real-model tests also marked `ci`.
 PYTEST_SELECT ?= -m "not slow or ci"
 
-.PHONY: demo test test-all setup model lean lint typecheck spec clean
+VENV_TF4 ?= .venv-tf4
+STAMP_TF4 := $(VENV_TF4)/.steering-spec-installed
+
+.PHONY: demo test test-all setup model lean lint typecheck spec compat bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +22,16 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 setup: $(STAMP)
+
+# A second environment with transformers 4.x (decoder layers return tuples there).
+$(STAMP_TF4): pyproject.toml
+	@test -x $(VENV_TF4)/bin/python || $(PYTHON) -m venv $(VENV_TF4)
+	$(VENV_TF4)/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(VENV_TF4)/bin/pip install --quiet --disable-pip-version-check "transformers==4.57.6" -e ".[formal,dev]"
+	@touch $(STAMP_TF4)
+
+compat: $(STAMP_TF4)
+	$(VENV_TF4)/bin/python -m pytest -q tests/core -p no:cacheprovider
 
 model: setup
 	$(STEER) prepare
@@ -42,9 +55,13 @@ spec: setup
 test: model lean lint typecheck
 	$(PY) -m pytest $(PYTEST_SELECT)
 	$(STEER) spec
+	$(MAKE) compat
 
 test-all: PYTEST_SELECT :=
 test-all: test
 
+bench: setup
+	$(PY) -m pytest benchmarks -p no:cacheprovider --benchmark-only -s
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out
+	rm -rf $(VENV) $(VENV_TF4) .pytest_cache .mypy_cache .ruff_cache out

@@ -120,10 +120,9 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from steering_core.diagnose import residual_norms
-    from steering_core.generate import generate
+    from steering_core.generate import generate, steered_generate
     from steering_core.ops import perturbation_ratio
     from steering_core.prompt_sets import prompt_set
-    from steering_core.steer import steer
     from steering_core.text import word_count
 
     lm = _load(args)
@@ -134,9 +133,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
     show = not args.no_progress
     with _progress(args.max_new_tokens, "baseline", show) as bar:
         baseline = generate(lm.model, lm.tokenizer, [args.prompt], args.max_new_tokens, on_step=_step(bar))[0]
-    steering = steer(lm.model, vector, args.alpha, layers=args.layer, positions=args.positions)
-    with steering, _progress(args.max_new_tokens, "steered", show) as bar:
-        steered = generate(lm.model, lm.tokenizer, [args.prompt], args.max_new_tokens, on_step=_step(bar))[0]
+    with _progress(args.max_new_tokens, "steered", show) as bar:
+        steered = steered_generate(
+            lm.model,
+            lm.tokenizer,
+            vector,
+            args.alpha,
+            [args.prompt],
+            layers=args.layer,
+            positions=args.positions,
+            max_new_tokens=args.max_new_tokens,
+            on_step=_step(bar),
+        )[0]
     bw, sw = word_count(baseline), word_count(steered)
     print(f"model: {lm.name}   style: {args.style}   layer: {args.layer}   alpha: {args.alpha}", end="")
     print(f"   positions: {args.positions}")
@@ -206,12 +214,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     def report(cell: SweepCell) -> None:
         print(
             f"{cell.layer:>5} {cell.alpha:>7g} {cell.ratio:>7.3f} {cell.mean_words:>7.1f} "
-            f"{cell.n_degenerate:>5} {cell.phase:>10}",
+            f"{cell.n_identical:>5} {cell.n_degenerate:>5} {cell.phase:>10}",
             flush=True,
         )
 
     print(f"model: {lm.name}   style: {args.style}   prompts: {len(prompts)}   max new tokens: {args.max_new_tokens}")
-    print(f"{'layer':>5} {'alpha':>7} {'ratio':>7} {'words':>7} {'degen':>5} {'phase':>10}")
+    print(f"{'layer':>5} {'alpha':>7} {'ratio':>7} {'words':>7} {'same':>5} {'degen':>5} {'phase':>10}")
+    print("(same: answers identical to the baseline; degen: degenerate answers; out of the prompt count)")
     with _progress(n_gen * batches * args.max_new_tokens, "sweep", show) as bar:
         result = alpha_sweep(
             lm.model,

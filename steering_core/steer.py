@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from steering_core.errors import InvalidParameterError, SteeringError, UnsupportedModelError
+from steering_core.errors import HookLeakError, InvalidParameterError, SteeringError, UnsupportedModelError
 from steering_core.layers import check_layer, join_output, locate, model_device, model_dtype, split_output
 from steering_core.ops import check_finite_scalar, check_vector, steering_delta
 from steering_core.vector import SteeringVector
@@ -294,19 +294,37 @@ def steer(
         return
     base, blocks = locate(model)
     state = _StepState(positions=positions)
-    handles: list[RemovableHandle] = []
+    installed: list[tuple[nn.Module, RemovableHandle]] = []
     try:
-        handles.append(base.register_forward_pre_hook(_make_pre_hook(state), with_kwargs=True))
-        handles.append(base.register_forward_hook(_make_post_hook(state), with_kwargs=True, always_call=True))
+        installed.append((base, base.register_forward_pre_hook(_make_pre_hook(state), with_kwargs=True)))
+        post = base.register_forward_hook(_make_post_hook(state), with_kwargs=True, always_call=True)
+        installed.append((base, post))
         for layer, delta in deltas.items():
             hook = _make_layer_hook(state, resolved[layer], alpha, delta)
-            handles.append(blocks[layer].register_forward_hook(hook))
+            installed.append((blocks[layer], blocks[layer].register_forward_hook(hook)))
         yield SteeringHandle(sorted(deltas), alpha, positions, installed=True, deltas=deltas, _state=state)
     finally:
-        for handle in handles:
+        for _, handle in installed:
             handle.remove()
         state.last_ids = None
         state.mask = None
+        _check_removed(installed)
+
+
+def _check_removed(installed: Sequence[tuple[nn.Module, RemovableHandle]]) -> None:
+    """Postcondition: none of the hooks a context installed is still registered.
+
+    Hooks the caller added inside the block are theirs and are left alone.
+    """
+    for module, handle in installed:
+        for attr in (
+            "_forward_hooks",
+            "_forward_pre_hooks",
+            "_forward_hooks_with_kwargs",
+            "_forward_hooks_always_called",
+        ):
+            if handle.id in getattr(module, attr, {}):
+                raise HookLeakError(f"steer: hook {handle.id} is still on {type(module).__name__}.{attr} after exit")
 
 
 def steered_layers(handle: SteeringHandle) -> Sequence[int]:

@@ -314,3 +314,21 @@ def test_gemma3_is_supported(pristine_of: Callable[[Any], Any]) -> None:
     with _record(model, 2) as raw, steer(model, _vector(), 1.0, layers=2), _record(model, 2) as steered:
         _logits(model, ids, mask)
     assert torch.equal(steered[0][1], raw[0][1] + _vector())
+
+
+def test_user_hooks_added_inside_survive_and_ours_are_gone(tiny: Any) -> None:
+    with steer(tiny, _vector(), 1.0, layers=1):
+        mine = decoder_layers(tiny)[1].register_forward_hook(lambda _m, _a, _o: None)
+    assert hook_snapshot(tiny) == {"model.layers.1": (mine.id,)}
+    mine.remove()
+    assert hook_snapshot(tiny) == {}
+
+
+def test_a_hook_that_fails_to_detach_is_reported(tiny: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from torch.utils.hooks import RemovableHandle
+
+    from steering_core.errors import HookLeakError
+
+    monkeypatch.setattr(RemovableHandle, "remove", lambda self: None)
+    with pytest.raises(HookLeakError, match="still on"), steer(tiny, _vector(), 1.0, layers=1):
+        pass
