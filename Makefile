@@ -44,7 +44,7 @@ lean:
 	bash scripts/check_lean.sh
 
 lint: setup
-	$(VENV)/bin/ruff check steering_core contracts tests
+	$(VENV)/bin/ruff check steering_core contracts tests benchmarks
 
 typecheck: setup
 	$(VENV)/bin/mypy steering_core

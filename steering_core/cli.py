@@ -46,7 +46,8 @@ def _ints(text: str) -> list[int]:
 
 
 def _progress(total: int, desc: str, enabled: bool) -> Any:
-    if not enabled:
+    """A tqdm bar on stderr, only when stderr is a terminal (logs stay readable)."""
+    if not enabled or not sys.stderr.isatty():
         return nullcontext(None)
     from tqdm import tqdm
 

@@ -76,3 +76,11 @@ class UnsupportedModelError(SteeringError, TypeError):
 
 class HookLeakError(SteeringError, RuntimeError):
     """Hooks remained on a model after a steering context exited (a bug, never expected)."""
+
+
+class UnsafeAlphaError(InvalidParameterError):
+    """``|alpha|`` exceeds the safe maximum ``rho * ||h|| / ||v||`` while safe mode is on."""
+
+
+class ContractViolationError(SteeringError, AssertionError):
+    """A postcondition of a runtime contract failed: a bug in steering_core, never bad input."""

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from steering_core.layers import decoder_layers, split_output
+from steering_core.ops import steer_tensor
 from steering_core.steer import hook_snapshot, steer
 
 HIDDEN = 64
@@ -156,6 +157,8 @@ def test_hooked_layer_output_is_raw_output_plus_alpha_v(tiny: Any, alpha: float)
     # ...and bit for bit with IEEE float32 semantics fl(h + fl(fl(alpha) * v)).
     delta32 = v * torch.tensor(alpha, dtype=torch.float32)
     assert torch.equal(steered[0], raw[0] + delta32)
+    # The hook performs exactly the arithmetic the formal layer specifies (spec/properties.toml).
+    assert torch.equal(steered[0], steer_tensor(raw[0], v, alpha))
 
 
 def test_padding_is_never_steered(tiny: Any) -> None:

@@ -1,0 +1,14 @@
+"""The formal layer of the steering spec: registry, SMT checks, Lean scan and the matrix.
+
+Modules (import them explicitly; this package imports nothing heavy on its own, so that
+:mod:`steering_core.ops` can use :mod:`steering_core.formal.bounds` without pulling in z3):
+
+* :mod:`~steering_core.formal.bounds`: IEEE-754 formats and the rounding-error bounds the
+  implementation satisfies (single source for ops, tests and the SMT checks).
+* :mod:`~steering_core.formal.registry`: loads and validates ``spec/properties.toml``.
+* :mod:`~steering_core.formal.smt_real`: z3 proofs of every property over the reals.
+* :mod:`~steering_core.formal.smt_float32`: z3 checks over IEEE-754 (FP theory, RNE) and the
+  derived bounds.
+* :mod:`~steering_core.formal.lean_scan`: refuses ``sorry``/``admit``/``axiom`` in ``lean4/``.
+* :mod:`~steering_core.formal.matrix`: the property x evidence matrix (``steer spec``).
+"""

@@ -1,0 +1,305 @@
+"""The property x evidence matrix of the steering spec (wired as ``steer spec``).
+
+For every property of ``spec/properties.toml`` it prints one row with five columns and exits
+non-zero on any gap (a missing link or a failed check):
+
+* **Lean**: ``checked`` when ``scripts/check_lean.sh`` built the proofs with ``lake`` and the
+  axiom audit passed; ``SKIPPED`` when no Lean toolchain is installed (never "passed" without
+  lake). In both cases the static scan must find every linked theorem and no
+  ``sorry``/``admit``/``axiom`` (:mod:`~steering_core.formal.lean_scan`), else ``MISSING``/``FORBIDDEN``.
+* **SMT R**: the z3 proof over the reals (:mod:`~steering_core.formal.smt_real`): ``proved``.
+* **SMT float**: the z3 FP check (:mod:`~steering_core.formal.smt_float32`): ``holds`` or
+  ``cex recorded`` when it agrees with the registry (search, replay, bound proofs).
+* **Hypothesis**: the linked test node ids, run with pytest in a subprocess: ``pass n/n``.
+* **contract**: every linked ``module.function:contract`` is attached to that function
+  (:func:`contracts.api.attached_contracts`) and, for icontract ones, carries a checker.
+
+Usage: ``python -m steering_core.formal.matrix [--registry PATH] [--property ID ...]
+[--skip-smt] [--skip-hypothesis]``. Skipped columns read ``skipped`` and are not gaps; every
+link is still checked to exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from steering_core.formal import lean_scan
+from steering_core.formal.registry import REPO_ROOT, Property, Registry, RegistryError, load_registry
+
+COLUMNS = ("Lean", "SMT R", "SMT float", "Hypothesis", "contract")
+
+
+@dataclass
+class Cell:
+    """One matrix cell: its text and whether it is a gap."""
+
+    text: str
+    gap: bool = False
+
+
+@dataclass
+class Row:
+    """One property's cells, in :data:`COLUMNS` order, and details for gaps."""
+
+    prop: Property
+    cells: list[Cell] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def gaps(self) -> int:
+        """How many cells are gaps."""
+        return sum(c.gap for c in self.cells)
+
+
+# --------------------------------------------------------------------------- Lean
+
+
+@dataclass
+class LeanStatus:
+    """The Lean build (or its absence) and the static scan."""
+
+    built: bool | None  # None: no toolchain
+    build_output: str
+    scan: lean_scan.ScanResult
+
+
+def lean_status(run_build: bool = True) -> LeanStatus:
+    """Scan ``lean4/`` and, when ``lake`` is on PATH, run ``scripts/check_lean.sh``."""
+    scan = lean_scan.scan()
+    if not run_build or shutil.which("lake") is None:
+        return LeanStatus(None, "lean: SKIPPED (no Lean toolchain)", scan)
+    proc = subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "check_lean.sh")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return LeanStatus(proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:], scan)
+
+
+def lean_cell(prop: Property, status: LeanStatus) -> Cell:
+    missing = [n for n in prop.links["lean"] if n not in status.scan.theorems]
+    if missing:
+        return Cell(f"MISSING {missing[0]}", True)
+    if status.scan.violations:
+        return Cell("FORBIDDEN token", True)
+    if status.built is None:
+        return Cell("SKIPPED")
+    return Cell("checked") if status.built else Cell("FAILED (lake)", True)
+
+
+# --------------------------------------------------------------------------- SMT
+
+
+def smt_real_cell(prop: Property, run: bool) -> Cell:
+    from steering_core.formal import smt_real
+
+    check_id = prop.links["smt_real"]
+    if check_id not in smt_real.CHECKS:
+        return Cell(f"MISSING {check_id}", True)
+    if not run:
+        return Cell("skipped")
+    result = smt_real.run_check(check_id)
+    return Cell(result.status, not result.ok)
+
+
+def smt_float_cell(prop: Property, run: bool) -> Cell:
+    from steering_core.formal import smt_float32
+
+    check_id = prop.links["smt_float"]
+    if check_id not in smt_float32.CHECKS:
+        return Cell(f"MISSING {check_id}", True)
+    if not run:
+        return Cell("skipped")
+    result = smt_float32.run_check(check_id, prop.float)
+    label = "holds" if result.status == "holds" else "cex recorded"
+    return Cell(label if result.ok else f"FAILED ({label})", not result.ok)
+
+
+# --------------------------------------------------------------------------- Hypothesis
+
+
+def node_exists(node_id: str) -> bool:
+    """Whether ``path::test_name`` names a test function defined in that file."""
+    path, _, name = node_id.partition("::")
+    file = REPO_ROOT / path
+    if not name or not file.is_file():
+        return False
+    return re.search(rf"^\s*def {re.escape(name)}\(", file.read_text(encoding="utf-8"), re.MULTILINE) is not None
+
+
+def run_pytest(node_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """Run ``node_ids`` with pytest in a subprocess; ``node id -> (passed, total)`` test cases.
+
+    Parametrised cases (``test_x[float16]``) count towards their node id.
+    """
+    results: dict[str, tuple[int, int]] = {n: (0, 0) for n in node_ids}
+    if not node_ids:
+        return results
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "junit.xml"
+        env = dict(os.environ)
+        env.setdefault("PYTHONHASHSEED", "0")
+        subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", *node_ids],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+        )
+        if not report.exists():
+            return results
+        root = ET.parse(report).getroot()
+    by_key = {}
+    for node_id in node_ids:
+        path, _, name = node_id.partition("::")
+        by_key[(path[: -len(".py")].replace("/", "."), name)] = node_id
+    for case in root.iter("testcase"):
+        key = (case.get("classname", ""), case.get("name", "").split("[", 1)[0])
+        node = by_key.get(key)
+        if node is None:
+            continue
+        failed = any(child.tag in ("failure", "error", "skipped") for child in case)
+        passed, total = results[node]
+        results[node] = (passed + (0 if failed else 1), total + 1)
+    return results
+
+
+def hypothesis_cell(prop: Property, outcomes: dict[str, tuple[int, int]] | None) -> Cell:
+    nodes = prop.links["hypothesis"]
+    missing = [n for n in nodes if not node_exists(n)]
+    if missing:
+        return Cell(f"MISSING {missing[0].rpartition('::')[2]}", True)
+    if outcomes is None:
+        return Cell("skipped")
+    passed = sum(outcomes.get(n, (0, 0))[0] for n in nodes)
+    total = sum(outcomes.get(n, (0, 0))[1] for n in nodes)
+    if total == 0:
+        return Cell("NOT RUN", True)
+    return Cell(f"pass {passed}/{total}", passed != total)
+
+
+# --------------------------------------------------------------------------- contracts
+
+
+def contract_problem(link: str) -> str | None:
+    """Why ``module.function:contract`` is not attached (``None``: it is)."""
+    from contracts.api import CONTRACTS, attached_contracts, has_icontract_checker
+
+    target, _, name = link.partition(":")
+    module_name, _, func_name = target.rpartition(".")
+    if name not in CONTRACTS:
+        return f"unknown contract {name!r}"
+    try:
+        func = getattr(importlib.import_module(module_name), func_name)
+    except (ImportError, AttributeError):
+        return f"no function {target}"
+    if name not in attached_contracts(func):
+        return f"{name} not attached to {target}"
+    if CONTRACTS[name].startswith("icontract") and not has_icontract_checker(func):
+        return f"{target} has no icontract checker"
+    return None
+
+
+def contract_cell(prop: Property) -> Cell:
+    links = prop.links["contracts"]
+    problems = [p for p in (contract_problem(link) for link in links) if p]
+    if problems:
+        return Cell(f"MISSING ({problems[0]})", True)
+    return Cell(f"attached {len(links)}/{len(links)}")
+
+
+# --------------------------------------------------------------------------- matrix
+
+
+def build_rows(
+    registry: Registry,
+    properties: Sequence[str] = (),
+    run_smt: bool = True,
+    run_hypothesis: bool = True,
+    lean: LeanStatus | None = None,
+) -> tuple[list[Row], LeanStatus]:
+    """Evaluate every cell of the selected properties (all when ``properties`` is empty)."""
+    selected = [p for p in registry.properties if not properties or p.id in properties]
+    lean = lean if lean is not None else lean_status()
+    outcomes: dict[str, tuple[int, int]] | None = None
+    if run_hypothesis:
+        nodes = sorted({n for p in selected for n in p.links["hypothesis"] if node_exists(n)})
+        outcomes = run_pytest(nodes)
+    rows: list[Row] = []
+    for prop in selected:
+        row = Row(prop)
+        row.cells = [
+            lean_cell(prop, lean),
+            smt_real_cell(prop, run_smt),
+            smt_float_cell(prop, run_smt),
+            hypothesis_cell(prop, outcomes),
+            contract_cell(prop),
+        ]
+        rows.append(row)
+    return rows, lean
+
+
+def render(rows: Sequence[Row], lean: LeanStatus) -> str:
+    """The matrix as fixed-width text with a summary line."""
+    header = ["property", *COLUMNS]
+    table = [[row.prop.id, *(c.text for c in row.cells)] for row in rows]
+    widths = [max(len(r[i]) for r in [header, *table]) for i in range(len(header))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    for row, cells in zip(rows, table, strict=True):
+        mark = "  <- gap" if row.gaps else ""
+        lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip() + mark)
+    gaps = sum(r.gaps for r in rows)
+    lean_line = (
+        "lean: SKIPPED (no Lean toolchain)"
+        if lean.built is None
+        else ("lean: checked (lake build + axiom audit)" if lean.built else "lean: FAILED")
+    )
+    scan_line = (
+        f"lean scan: {len(lean.scan.theorems)} theorems in {len(lean.scan.files)} files, "
+        f"{'no sorry/admit/axiom' if lean.scan.ok else 'FORBIDDEN: ' + '; '.join(lean.scan.violations[:3])}"
+    )
+    lines += ["", lean_line, scan_line, f"{len(rows)} properties, {gaps} gap(s)"]
+    return "\n".join(lines)
+
+
+def cli_main(argv: list[str]) -> int:
+    """Print the matrix; 0 when there is no gap, 1 on any gap, 2 when the registry is invalid."""
+    parser = argparse.ArgumentParser(prog="steer spec", description="Property x evidence matrix of the steering spec.")
+    parser.add_argument("--registry", type=Path, default=None, help="registry TOML (default: spec/properties.toml)")
+    parser.add_argument("--property", action="append", default=[], help="only this property id (repeatable)")
+    parser.add_argument("--skip-smt", action="store_true", help="do not run the z3 checks (links still checked)")
+    parser.add_argument("--skip-hypothesis", action="store_true", help="do not run the linked tests")
+    args = parser.parse_args(argv)
+    try:
+        registry = load_registry(args.registry) if args.registry else load_registry()
+    except RegistryError as exc:
+        print(f"spec: invalid registry: {exc}", file=sys.stderr)
+        return 2
+    unknown = [p for p in args.property if p not in {q.id for q in registry.properties}]
+    if unknown:
+        print(f"spec: unknown property id(s): {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    rows, lean = build_rows(registry, args.property, not args.skip_smt, not args.skip_hypothesis)
+    print(render(rows, lean))
+    if lean.built is False:
+        print(lean.build_output, file=sys.stderr)
+    return 1 if any(r.gaps for r in rows) or lean.built is False else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli_main(sys.argv[1:]))
