@@ -12,7 +12,7 @@ PYTEST_SELECT ?= -m "not slow or ci"
 VENV_TF4 ?= .venv-tf4
 STAMP_TF4 := $(VENV_TF4)/.steering-spec-installed
 
-.PHONY: demo test test-all setup model lean lint typecheck spec compat bench clean
+.PHONY: demo test test-all setup model lean lint typecheck spec compat bench interop clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,13 @@ test: model lean lint typecheck
 
 test-all: PYTEST_SELECT :=
 test-all: test
+
+# Export a certified vector to llama.cpp's control-vector GGUF and steer the embedded model's own
+# GGUF through llama.cpp (builds llama-cpp-python from its PyPI sdist once: ~15 min on 2 cores).
+LLAMA_VENV ?= $(HOME)/.cache/steering-spec/llama-venv
+interop: model
+	LLAMA_VENV=$(LLAMA_VENV) bash scripts/build_llama_cpp.sh
+	STEERING_INTEROP_REQUIRED=1 LLAMA_CPP_PYTHON=$(LLAMA_VENV)/bin/python $(PY) -m pytest tests/interop -m interop -s -p no:cacheprovider
 
 bench: setup
 	$(PY) -m pytest benchmarks -p no:cacheprovider --benchmark-only -s

@@ -9,6 +9,8 @@ Subcommands:
 * ``steer sweep --style S --layers 8,12 --alphas 0.25,0.5,1``: words, ratio and phase per cell,
   thresholds per layer; ``--json FILE`` writes everything.
 * ``steer spec``: the verification matrix (property x checker), non-zero exit on any gap.
+* ``steer certify`` / ``steer verify`` / ``steer sign`` / ``steer keygen`` / ``steer export-gguf`` /
+  ``steer import-gguf``: certified vectors (see :mod:`steering_core.certify`).
 
 Slow steps show progress bars on stderr. Errors of our own (bad input, unavailable model) print
 one line and exit with status 2.
@@ -317,6 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("spec", help="verification matrix: property x checker; non-zero exit on any gap")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the matrix")
     p.set_defaults(func=cmd_spec)
+
+    from steering_core.certify.cli import add_subcommands
+
+    add_subcommands(sub)  # certify, verify, sign, keygen, export-gguf, import-gguf
     return parser
 
 
