@@ -15,7 +15,10 @@ Protocol (:class:`Protocol`, recorded verbatim in the certificate):
   ``effective_min``/``effective_max`` and ``collapse_min`` (smallest collapsing α).
 * Recommendation: a requested α must be measured *effective* and below ``collapse_min``;
   without a request the lower median of the effective α below ``collapse_min`` is chosen.
-  ``safe_alpha_max`` is the largest measured non-collapsing α below ``collapse_min``.
+  ``safe_alpha_max`` is the largest measured α such that it and every smaller measured α
+  produced no degenerate answer at all (stricter than "not collapsed": a cell with one
+  degenerate answer out of four is still classified effective, but it is not safe). The
+  recommended α must not exceed ``safe_alpha_max``.
 
 Cost: one forward pass for calibration plus ``len(alphas) + 1`` generations of the behaviour
 prompts; with the defaults (4 prompts x 48 tokens, 6 alphas: 7 generations) about 5 minutes of
@@ -46,7 +49,8 @@ RESIDUAL_STATISTIC = (
 )
 RECOMMENDATION_RULE = (
     "requested alpha if measured effective and below collapse_min; else the lower median of the effective alphas "
-    "below collapse_min. safe_alpha_max = largest measured non-collapsing alpha below collapse_min"
+    "below collapse_min and within the safe range. safe_alpha_max = largest measured alpha such that it and every "
+    "smaller measured alpha gave no degenerate answer"
 )
 EFFECT_METRIC = "mean words per answer (steering_core.text.word_count)"
 
@@ -195,15 +199,23 @@ def recommend(cells: Sequence[Cell], requested: float | None) -> tuple[float, fl
     bounds = thresholds(cells)
     collapse = bounds["collapse_min"]
     below = [c for c in sorted(cells, key=lambda c: c.alpha) if collapse is None or c.alpha < collapse]
-    effective = [c.alpha for c in below if c.phase == "effective"]
+    clean: list[float] = []
+    for cell in below:  # the prefix of measured alphas with no degenerate answer at all
+        if cell.n_degenerate:
+            break
+        clean.append(cell.alpha)
+    effective = [c.alpha for c in below if c.phase == "effective" and c.alpha in clean]
     if requested is not None:
         match = [c for c in cells if c.alpha == requested]
         if not match:
             raise CertificationError("measurement", f"alpha {requested} was not measured")
         if requested not in effective:
+            reason = f"measured phase {match[0].phase!r}"
+            if match[0].phase == "effective":
+                reason = "degenerate answers at or below it (outside the safe range)"
             raise CertificationError(
                 "measurement",
-                f"alpha {requested} is not certifiable: measured phase {match[0].phase!r}"
+                f"alpha {requested} is not certifiable: {reason}"
                 + (f" (collapse from alpha {collapse})" if collapse is not None else ""),
             )
         chosen = requested
@@ -211,11 +223,11 @@ def recommend(cells: Sequence[Cell], requested: float | None) -> tuple[float, fl
         if not effective:
             raise CertificationError(
                 "measurement",
-                "no measured alpha was effective below the collapse threshold: "
+                "no measured alpha was effective below the collapse threshold without degenerate answers: "
                 + ", ".join(f"{c.alpha:g}={c.phase}" for c in sorted(cells, key=lambda c: c.alpha)),
             )
         chosen = effective[(len(effective) - 1) // 2]
-    safe = max(c.alpha for c in below)
+    safe = max(clean)  # non-empty: chosen is in it
     return chosen, safe
 
 

@@ -220,6 +220,17 @@ def _check_consistency(body: dict[str, Any]) -> str:
     collapse = body["measurement"]["thresholds"]["collapse_min"]
     if collapse is not None and not (alpha < collapse and rec["safe_alpha_max"] < collapse):
         raise SchemaError("consistency", f"recommended/safe alpha not below the collapse threshold {collapse:g}")
+    clean_prefix: list[float] = []
+    for cell in sorted(body["measurement"]["cells"], key=lambda c: float(c["alpha"])):
+        if (collapse is not None and float(cell["alpha"]) >= collapse) or cell["n_degenerate"]:
+            break
+        clean_prefix.append(float(cell["alpha"]))
+    if not clean_prefix or rec["safe_alpha_max"] != max(clean_prefix) or alpha > rec["safe_alpha_max"]:
+        raise SchemaError(
+            "consistency",
+            f"safe_alpha_max {rec['safe_alpha_max']!r} does not follow from the measured cells "
+            f"(largest alpha with no degenerate answer at or below it: {max(clean_prefix) if clean_prefix else None})",
+        )
     ratio_text = ", ".join(f"L{k} {v:.4f}" for k, v in rec["perturbation_ratio"].items())
     return f"ratio at alpha {alpha:g} recomputed ({ratio_text}); alpha measured effective"
 

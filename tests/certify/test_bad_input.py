@@ -321,3 +321,18 @@ def test_errors_are_steering_errors(tmp_path: Path) -> None:
     with pytest.raises(SteeringError):
         load_certified(tmp_path / "nope.safetensors")
     assert not os.listdir(tmp_path)
+
+
+def test_inflated_safe_range_is_caught_even_when_resealed(tiny_certified: CertifiedVector) -> None:
+    """A resealed certificate that claims a safe alpha beyond its own degenerate cells fails."""
+    from steering_core.ops import perturbation_ratio
+
+    body = body_of(tiny_certified)
+    cells = sorted(body["measurement"]["cells"], key=lambda c: c["alpha"])
+    rec = body["recommendation"]
+    cells[0]["n_degenerate"] = 1  # the smallest measured alpha now had a degenerate answer
+    for key, norm in body["vector"]["norms"].items():
+        median = body["calibration"]["layers"][key]["median_norm"]
+        rec["safe_ratio_max"][key] = perturbation_ratio(rec["safe_alpha_max"], norm, median)
+    error = first_error(reseal(dict(tiny_certified.tensors), body))
+    assert error is not None and error.check == "consistency" and "safe_alpha_max" in error.detail

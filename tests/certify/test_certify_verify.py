@@ -165,6 +165,20 @@ def test_thresholds_and_recommendation_rules() -> None:
         recommend([Cell(1.0, 0, 4, 0, "collapse")], None)
 
 
+def test_safe_range_stops_at_the_first_degenerate_answer() -> None:
+    cells = [
+        Cell(0.25, 20.0, 0, 0, "effective"),
+        Cell(0.5, 12.0, 0, 0, "effective"),
+        Cell(1.0, 6.0, 0, 0, "effective"),
+        Cell(2.0, 7.0, 1, 0, "effective"),  # one degenerate answer of four: effective, not safe
+        Cell(4.0, 15.0, 4, 0, "collapse"),
+    ]
+    assert recommend(cells, None) == (0.5, 1.0)
+    assert recommend(cells, 1.0) == (1.0, 1.0)
+    with pytest.raises(CertificationError, match="outside the safe range"):
+        recommend(cells, 2.0)
+
+
 def test_certify_refuses_when_nothing_is_effective(tmp_path: Path, tiny_lm: LoadedModel) -> None:
     vector = extract(tiny_lm, style="terse", layers=[2])
     with pytest.raises(CertificationError, match="no measured alpha was effective"):
