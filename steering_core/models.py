@@ -267,6 +267,25 @@ class LoadedModel:
         return hidden_size(self.model)
 
 
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face Hub endpoint answers a TCP connection within ``timeout`` s.
+
+    Checked before any download so an offline machine fails at once instead of after the
+    hub client's retries (about 50 s).
+    """
+    import socket
+    from urllib.parse import urlparse
+
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    host = endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def _alternatives() -> str:
     return (
         "alternatives that work offline: 'embedded' (Qwen2.5-Coder-0.5B-Instruct, the default), "
@@ -315,6 +334,11 @@ def load_model(
                 raise ModelUnavailableError(
                     f"model {name!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set; "
                     + _alternatives()
+                ) from local_error
+            if not hub_reachable():
+                raise ModelUnavailableError(
+                    f"model {name!r} is not in the local Hugging Face cache and the Hugging Face Hub cannot be "
+                    "reached (offline); " + _alternatives()
                 ) from local_error
             try:
                 tokenizer = AutoTokenizer.from_pretrained(name)

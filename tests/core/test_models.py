@@ -90,3 +90,11 @@ def test_local_folder_loads(tmp_path: Path) -> None:
     loaded = models.load_model(str(tmp_path / "m"))
     assert loaded.num_layers == 4 and loaded.hidden_size == 64
     assert not loaded.model.training
+
+
+def test_unreachable_hub_fails_at_once_without_offline_flag(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setattr(models, "hub_reachable", lambda timeout=3.0: False)
+    with pytest.raises(ModelUnavailableError, match="cannot be reached"):
+        models.load_model("Qwen/Qwen3-0.6B")
