@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from steering_core.extract import capture_layers
+from steering_core.extract import forward_capture
 from steering_core.layers import check_layer, locate
 from steering_core.ops import perturbation_ratio
 from steering_core.prompts import encode
@@ -77,13 +77,7 @@ def residual_norms(
     firsts: dict[int, list[torch.Tensor]] = {layer: [] for layer in chosen}
     for start in range(0, len(prompts), batch_size):
         batch = encode(tokenizer, prompts[start : start + batch_size], chat=chat, device=device)
-        with capture_layers(model, chosen) as captured:
-            model(
-                input_ids=batch.input_ids,
-                attention_mask=batch.attention_mask,
-                position_ids=batch.position_ids,
-                use_cache=False,
-            )
+        captured = forward_capture(model, batch, chosen)
         real = batch.attention_mask.bool()
         first_index = real.long().argmax(dim=1)  # left padding: first real column
         is_first = torch.zeros_like(real)

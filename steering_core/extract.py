@@ -24,7 +24,7 @@ from torch import nn
 
 from steering_core.errors import InvalidParameterError
 from steering_core.layers import check_layer, locate, split_output
-from steering_core.prompts import encode
+from steering_core.prompts import EncodedBatch, encode
 from steering_core.styles import ContrastPair, Style, as_style
 from steering_core.vector import Aggregator, ReadPosition, Recipe, SteeringVector
 
@@ -59,6 +59,23 @@ def capture_layers(model: nn.Module, layers: Sequence[int]) -> Iterator[dict[int
 
 
 @torch.no_grad()
+def forward_capture(model: nn.Module, batch: EncodedBatch, layers: Sequence[int]) -> dict[int, torch.Tensor]:
+    """One forward pass over a left-padded batch; returns ``layer -> (batch, seq, hidden)`` outputs.
+
+    Positions are counted from each prompt's first real token, so a padded prompt sees exactly
+    the positions it would see alone.
+    """
+    with capture_layers(model, layers) as captured:
+        model(
+            input_ids=batch.input_ids,
+            attention_mask=batch.attention_mask,
+            position_ids=batch.position_ids,
+            use_cache=False,
+        )
+    return captured
+
+
+@torch.no_grad()
 def read_activations(
     model: nn.Module,
     tokenizer: Any,
@@ -82,13 +99,7 @@ def read_activations(
     rows: list[torch.Tensor] = []
     for start in range(0, len(prompts), batch_size):
         batch = encode(tokenizer, prompts[start : start + batch_size], chat=chat, device=device)
-        with capture_layers(model, chosen) as captured:
-            model(
-                input_ids=batch.input_ids,
-                attention_mask=batch.attention_mask,
-                position_ids=batch.position_ids,
-                use_cache=False,
-            )
+        captured = forward_capture(model, batch, chosen)
         stacked = torch.stack([captured[layer] for layer in chosen], dim=1).to(torch.float32)  # (B, L, S, d)
         if position == "last":
             rows.append(stacked[:, :, -1, :])  # left padding: the last column is every prompt's last token
