@@ -42,6 +42,8 @@ from steering_core.vector import SteeringVector
 
 Positions = Literal["all", "prompt", "generated"]
 POSITIONS: tuple[str, ...] = ("all", "prompt", "generated")
+Mode = Literal["hook", "folded"]
+MODES: tuple[str, ...] = ("hook", "folded")
 
 
 @dataclass
@@ -265,6 +267,7 @@ def steer(
     alpha: float,
     layers: int | Iterable[int] | None = None,
     positions: Positions = "all",
+    mode: Mode = "hook",
 ) -> Iterator[SteeringHandle]:
     """Steer ``model`` inside a ``with`` block (see the module docstring for the contract).
 
@@ -275,6 +278,9 @@ def steer(
         alpha: the finite scale of the step; the delta is ``alpha * v`` in the model's dtype.
         layers: decoder-layer index or indices (0-based).
         positions: ``all`` (every non-padding position), ``prompt`` or ``generated``.
+        mode: ``hook`` (forward hooks, every position mode) or ``folded`` (``alpha * v`` added to
+            the bias of each steered layer's ``mlp.down_proj``: no per-token cost, exact within
+            float rounding, ``positions="all"`` only; see :mod:`steering_core.fold`).
 
     Yields:
         A :class:`SteeringHandle`.
@@ -286,11 +292,29 @@ def steer(
     alpha = check_finite_scalar(alpha, "alpha")
     if positions not in POSITIONS:
         raise InvalidParameterError("positions", f"one of {POSITIONS}", repr(positions))
+    if mode not in MODES:
+        raise InvalidParameterError("mode", f"one of {MODES}", repr(mode))
+    if mode == "folded" and positions != "all":
+        raise InvalidParameterError(
+            "mode", "'hook' for positions='prompt' or 'generated' (a folded bias acts on every position)", "'folded'"
+        )
     resolved = _resolve(model, vector, layers)
     dtype, device = model_dtype(model), model_device(model)
     deltas = {layer: steering_delta(v, alpha, dtype, device) for layer, v in resolved.items()}
+    if mode == "folded":
+        from steering_core.fold import foldable_linear
+
+        _, blocks = locate(model)
+        for layer in deltas:
+            foldable_linear(blocks[layer], layer)  # refuse before anything changes, even for alpha = 0
     if alpha == 0.0:
         yield SteeringHandle(sorted(resolved), alpha, positions, installed=False)
+        return
+    if mode == "folded":
+        from steering_core.fold import folded
+
+        with folded(model, deltas):
+            yield SteeringHandle(sorted(deltas), alpha, positions, installed=True, deltas=deltas)
         return
     base, blocks = locate(model)
     state = _StepState(positions=positions)

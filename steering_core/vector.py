@@ -20,7 +20,7 @@ from steering_core.ops import check_finite_scalar, check_vector, normalize, vect
 from steering_core.styles import ContrastPair
 
 if TYPE_CHECKING:
-    from steering_core.steer import Positions, SteeringHandle
+    from steering_core.steer import Mode, Positions, SteeringHandle
 
 ReadPosition = Literal["last", "mean"]
 Aggregator = Literal["mean", "pca"]
@@ -190,11 +190,12 @@ class SteeringVector:
         alpha: float,
         layers: int | Iterable[int] | None = None,
         positions: Positions = "all",
+        mode: Mode = "hook",
     ) -> AbstractContextManager[SteeringHandle]:
         """Context manager that steers ``model`` with this vector (see :func:`steering_core.steer.steer`)."""
         from steering_core.steer import steer
 
-        return steer(model, self, alpha, layers=layers, positions=positions)
+        return steer(model, self, alpha, layers=layers, positions=positions, mode=mode)
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready summary (no tensors)."""

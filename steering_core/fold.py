@@ -1,0 +1,192 @@
+"""Folded steering: put ``alpha * v`` into a bias instead of a hook (zero per-token cost).
+
+In the supported decoder layers the output is ``out = h1 + mlp(norm(h1))`` with
+``mlp(x) = down_proj(act(gate_proj(x)) * up_proj(x))``: the last linear map of the residual
+branch is ``mlp.down_proj`` and nothing follows it but the residual addition. Adding a constant
+``delta`` to every position of the layer's output therefore equals adding ``delta`` to
+``down_proj``'s bias (creating a zero bias where the model has none). Over the reals the two are
+identical; in floats they differ by the order of two additions (``h1 + (Wx + (b + delta))``
+versus ``(h1 + (Wx + b)) + delta``), i.e. logits agree within float tolerance.
+
+Differences from the hook, by construction:
+
+* only ``positions="all"``: a bias cannot tell prompt from generated tokens;
+* padding positions are shifted too -- harmless, because padded keys are masked out of every
+  real token's attention, so real positions' logits are unaffected;
+* refused (``UnsupportedModelError``) for layers where something follows ``down_proj`` inside
+  the residual branch (Gemma 3's ``post_feedforward_layernorm``) or where ``down_proj`` is not a
+  plain ``nn.Linear``.
+
+Reversibility: a created bias is removed on exit (``down_proj.bias = None``: state_dict keys as
+before); an existing bias gets its exact original bits copied back.
+
+:func:`export_folded` writes the steered weights as a normal model folder that reloads with
+``AutoModelForCausalLM.from_pretrained``: Llama-family models with ``mlp_bias=True``; Qwen2
+models as the equivalent ``LlamaForCausalLM`` (``attention_bias=True`` gives q/k/v their Qwen2
+biases and o_proj a zero bias; ``mlp_bias=True`` gives gate/up zero biases and down the folded
+one). Other architectures are refused.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from steering_core.errors import UnsupportedModelError
+from steering_core.layers import locate
+
+FOLDABLE_LAYERS: tuple[str, ...] = (
+    "Qwen2DecoderLayer",
+    "Qwen3DecoderLayer",
+    "LlamaDecoderLayer",
+    "MistralDecoderLayer",
+)
+_AFTER_DOWN_PROJ: tuple[str, ...] = ("post_feedforward_layernorm", "post_mlp_layernorm", "ffn_post_norm")
+
+
+def foldable_linear(layer: nn.Module, index: int) -> nn.Linear:
+    """The ``mlp.down_proj`` of a decoder layer whose output folding can express exactly.
+
+    Raises:
+        UnsupportedModelError: the layer type is not known to end in ``residual + down_proj(...)``.
+    """
+    name = type(layer).__name__
+    if name not in FOLDABLE_LAYERS or any(hasattr(layer, attr) for attr in _AFTER_DOWN_PROJ):
+        raise UnsupportedModelError(
+            f"mode='folded': layer {index} ({name}) is not one whose output ends in residual + mlp.down_proj; "
+            f"supported: {', '.join(FOLDABLE_LAYERS)}; use mode='hook'"
+        )
+    down = getattr(getattr(layer, "mlp", None), "down_proj", None)
+    if not isinstance(down, nn.Linear):
+        raise UnsupportedModelError(f"mode='folded': layer {index} has no nn.Linear mlp.down_proj; use mode='hook'")
+    return down
+
+
+@contextmanager
+def folded(model: nn.Module, deltas: Mapping[int, torch.Tensor]) -> Iterator[None]:
+    """Add ``deltas[layer]`` to the bias of each layer's ``mlp.down_proj`` inside the block.
+
+    Pre: each delta is 1-D with the layer's output width, in the weight's dtype and device.
+    Post (normal exit or exception): every touched bias is restored bit for bit; biases
+    created here are removed again.
+    """
+    _, blocks = locate(model)
+    targets = {layer: foldable_linear(blocks[layer], layer) for layer in deltas}  # validate all first
+    restore: list[tuple[nn.Linear, torch.Tensor | None]] = []
+    try:
+        with torch.no_grad():
+            for layer, linear in targets.items():
+                delta = deltas[layer].to(dtype=linear.weight.dtype, device=linear.weight.device)
+                if linear.bias is None:
+                    restore.append((linear, None))
+                    linear.bias = nn.Parameter(delta.clone(), requires_grad=False)
+                else:
+                    restore.append((linear, linear.bias.detach().clone()))
+                    linear.bias.add_(delta)
+        yield
+    finally:
+        with torch.no_grad():
+            for linear, original in reversed(restore):
+                if original is None:
+                    linear.bias = None  # type: ignore[assignment]
+                else:
+                    assert linear.bias is not None
+                    linear.bias.copy_(original)
+
+
+def _llama_config_for(config: Any) -> Any:
+    """The LlamaConfig that computes what ``config`` (Llama or Qwen2) computes, with MLP biases."""
+    from transformers import LlamaConfig
+
+    model_type = getattr(config, "model_type", None)
+    if model_type == "llama":
+        data = config.to_dict()
+        data["mlp_bias"] = True
+        return LlamaConfig(**{k: v for k, v in data.items() if k not in ("architectures", "model_type")})
+    if model_type != "qwen2":
+        raise UnsupportedModelError(
+            f"export: cannot write a folded {model_type!r} model as a normal model folder "
+            "(supported: llama, qwen2); steer it with mode='hook' instead"
+        )
+    if getattr(config, "use_sliding_window", False):
+        raise UnsupportedModelError("export: Qwen2 with use_sliding_window=True has no Llama equivalent")
+    keys = (
+        "vocab_size",
+        "hidden_size",
+        "intermediate_size",
+        "num_hidden_layers",
+        "num_attention_heads",
+        "num_key_value_heads",
+        "hidden_act",
+        "max_position_embeddings",
+        "rms_norm_eps",
+        "tie_word_embeddings",
+        "bos_token_id",
+        "eos_token_id",
+        "pad_token_id",
+        "rope_theta",
+        "rope_scaling",
+        "rope_parameters",
+    )
+    fields = {k: getattr(config, k) for k in keys if hasattr(config, k)}
+    fields["head_dim"] = config.hidden_size // config.num_attention_heads
+    return LlamaConfig(attention_bias=True, mlp_bias=True, **fields)
+
+
+def export_folded(
+    model: nn.Module,
+    tokenizer: Any,
+    deltas: Mapping[int, torch.Tensor],
+    out_dir: str | os.PathLike[str],
+) -> Path:
+    """Write ``model`` with ``deltas`` folded in as a normal model folder (atomically).
+
+    The folder reloads with ``AutoModelForCausalLM.from_pretrained`` and computes what the
+    steered model computes (every position; see the module docstring). ``model`` itself is
+    left exactly as it was.
+
+    Raises:
+        UnsupportedModelError: the architecture cannot be expressed (see the module docstring).
+    """
+    from transformers import LlamaForCausalLM
+
+    config = _llama_config_for(model.config)
+    target = Path(out_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with folded(model, deltas):
+        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    with torch.device("meta"):
+        exported = LlamaForCausalLM(config)
+    exported = exported.to_empty(device="cpu").to(next(iter(state.values())).dtype)
+    with torch.no_grad():
+        for name, param in exported.state_dict().items():
+            if name in state:
+                param.copy_(state[name])
+            elif name.endswith(".bias"):
+                param.zero_()  # biases Llama has and the source model does not (gate/up, o_proj)
+            elif name == "lm_head.weight" and config.tie_word_embeddings:
+                param.copy_(state["model.embed_tokens.weight"])
+            else:
+                raise UnsupportedModelError(f"export: no source for parameter {name!r}")
+    exported.tie_weights()
+    exported.eval()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        exported.save_pretrained(str(tmp))
+        if tokenizer is not None:
+            tokenizer.save_pretrained(str(tmp))
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return target
