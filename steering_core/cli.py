@@ -8,6 +8,7 @@ Subcommands:
 * ``steer diagnose [--style S] [--alpha A]``: per-layer residual norms, vector norm, ratio, SNR.
 * ``steer sweep --style S --layers 8,12 --alphas 0.25,0.5,1``: words, ratio and phase per cell,
   thresholds per layer; ``--json FILE`` writes everything.
+* ``steer fold --style S --alpha A --layers L --out DIR``: steered weights as a normal model folder.
 * ``steer spec``: the verification matrix (property x checker), non-zero exit on any gap.
 * ``steer certify`` / ``steer verify`` / ``steer sign`` / ``steer keygen`` / ``steer export-gguf`` /
   ``steer import-gguf``: certified vectors (see :mod:`steering_core.certify`).
@@ -248,6 +249,21 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fold(args: argparse.Namespace) -> int:
+    from steering_core.fold import export_folded
+    from steering_core.layers import model_dtype
+    from steering_core.ops import steering_delta
+
+    lm = _load(args)
+    vector = _extract(lm, args, args.layers)
+    dtype = model_dtype(lm.model)
+    deltas = {layer: steering_delta(vector[layer], args.alpha, dtype) for layer in args.layers}
+    out = export_folded(lm.model, lm.tokenizer, deltas, args.out)
+    print(f"wrote {out}: {lm.name} with {args.style} x {args.alpha} folded into layers {args.layers} (every position)")
+    print(f"load it with AutoModelForCausalLM.from_pretrained({str(out)!r})")
+    return 0
+
+
 def cmd_spec(args: argparse.Namespace) -> int:
     try:
         from steering_core.formal.matrix import cli_main
@@ -315,6 +331,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", default="out/sweep.json")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("fold", help="export steered weights (alpha*v folded into biases) as a normal model folder")
+    _add_model(p)
+    _add_recipe(p)
+    p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
+    p.add_argument("--layers", type=_ints, default=[DEFAULT_LAYER])
+    p.add_argument("--out", required=True, help="folder to write (replaced atomically)")
+    p.set_defaults(func=cmd_fold)
 
     p = sub.add_parser("spec", help="verification matrix: property x checker; non-zero exit on any gap")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the matrix")

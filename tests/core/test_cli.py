@@ -86,3 +86,31 @@ def test_bad_input_exits_2_with_a_clear_message(model_dir: Path, capsys: pytest.
     assert "unknown style 'grumpy'" in capsys.readouterr().err
     assert main(["generate", "--model", str(model_dir), "--layer", "9", "--no-progress"]) == 2
     assert "[0, 3]" in capsys.readouterr().err
+
+
+def test_fold_exports_a_loadable_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from transformers import AutoModelForCausalLM
+
+    from tests.conftest import make_tiny_model, make_tokenizer
+
+    source = tmp_path / "llama"
+    make_tiny_model("llama").save_pretrained(source)
+    make_tokenizer().save_pretrained(source)
+    out = tmp_path / "steered"
+    assert main(["fold", "--model", str(source), "--layers", "1,2", "--alpha", "2", "--out", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    reloaded = AutoModelForCausalLM.from_pretrained(str(out))
+    assert reloaded.model.layers[1].mlp.down_proj.bias is not None
+    assert (
+        main(["fold", "--model", str(model_dir_qwen3(tmp_path)), "--layers", "1", "--out", str(tmp_path / "no")]) == 2
+    )
+    assert "cannot write a folded 'qwen3'" in capsys.readouterr().err
+
+
+def model_dir_qwen3(tmp_path: Path) -> Path:
+    from tests.conftest import make_tiny_model, make_tokenizer
+
+    path = tmp_path / "qwen3"
+    make_tiny_model("qwen3").save_pretrained(path)
+    make_tokenizer().save_pretrained(path)
+    return path

@@ -92,3 +92,13 @@ def test_batched_extraction_equals_single_on_the_real_model(embedded: Any) -> No
     for layer in batched:
         cos = torch.nn.functional.cosine_similarity(batched[layer], single[layer], dim=0)
         assert cos > 0.9999 and torch.allclose(batched[layer], single[layer], rtol=1e-3, atol=1e-3)
+
+
+def test_folded_mode_matches_the_hook_on_the_real_model(embedded: Any, terse: Any) -> None:
+    questions = prompt_set()[:4]
+    with steer(embedded.model, terse, EFFECTIVE_ALPHA, layers=LAYER):
+        hooked = generate(embedded.model, embedded.tokenizer, questions, 48)
+    with steer(embedded.model, terse, EFFECTIVE_ALPHA, layers=LAYER, mode="folded"):
+        folded = generate(embedded.model, embedded.tokenizer, questions, 48)
+    assert folded == hooked
+    assert embedded.model.model.layers[LAYER].mlp.down_proj.bias is None
