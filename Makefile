@@ -67,8 +67,17 @@ interop: model
 	LLAMA_VENV=$(LLAMA_VENV) bash scripts/build_llama_cpp.sh
 	STEERING_INTEROP_REQUIRED=1 LLAMA_CPP_PYTHON=$(LLAMA_VENV)/bin/python $(PY) -m pytest tests/interop -m interop -s -p no:cacheprovider
 
-bench: setup
-	$(PY) -m pytest benchmarks -p no:cacheprovider --benchmark-only -s
+# Peers (steering-vectors pins transformers<5) run in the transformers-4.x venv, launched from
+# the same benchmark session. Report: out/bench/report.md (+ report.json, perturbation.md).
+STAMP_TF4_BENCH := $(VENV_TF4)/.steering-spec-bench
+$(STAMP_TF4_BENCH): $(STAMP_TF4)
+	$(VENV_TF4)/bin/pip install --quiet --disable-pip-version-check "steering-vectors==0.12.2" "repeng==0.4.0"
+	@touch $(STAMP_TF4_BENCH)
+
+bench: model $(STAMP_TF4_BENCH)
+	rm -rf out/bench
+	BENCH_TF4_PYTHON=$(VENV_TF4)/bin/python $(PY) -m pytest benchmarks -p no:cacheprovider --benchmark-only -s
+	$(PY) -m benchmarks.report
 
 clean:
 	rm -rf $(VENV) $(VENV_TF4) .pytest_cache .mypy_cache .ruff_cache out
