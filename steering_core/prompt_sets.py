@@ -1,4 +1,6 @@
-"""Fixed, versioned prompt sets shipped with the package (``steering_core/data/prompt_sets.json``).
+"""Fixed, versioned prompt sets: ``spec/prompt_sets.json``, the one source of truth.
+
+The package ships it as ``steering_core/data/prompt_sets.json``, a symbolic link to the spec file.
 
 Each set has an id with a version suffix and a sha256 digest over its canonical JSON form, so
 results can name exactly which prompts they used.
