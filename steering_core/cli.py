@@ -10,6 +10,8 @@ Subcommands:
   thresholds per layer; ``--json FILE`` writes everything.
 * ``steer fold --style S --alpha A --layers L --out DIR``: steered weights as a normal model folder.
 * ``steer spec``: the verification matrix (property x checker), non-zero exit on any gap.
+* ``steer behaviour calibrate | run``: behavioural style contracts, prompt-vs-injection, lens bleed.
+* ``steer lens --style S --alpha A --layer L``: the 12 lens scores, baseline against steered.
 * ``steer certify`` / ``steer verify`` / ``steer sign`` / ``steer keygen`` / ``steer export-gguf`` /
   ``steer import-gguf``: certified vectors (see :mod:`steering_core.certify`).
 
@@ -347,6 +349,14 @@ def build_parser() -> argparse.ArgumentParser:
     from steering_core.certify.cli import add_subcommands
 
     add_subcommands(sub)  # certify, verify, sign, keygen, export-gguf, import-gguf
+
+    from steering_core.behaviour.cli import add_subcommands as add_behaviour
+
+    add_behaviour(sub)  # behaviour calibrate | run
+
+    from steering_core.behaviour.lens_cli import add_lens_subcommand
+
+    add_lens_subcommand(sub)  # lens
     return parser
 
 

@@ -1,0 +1,125 @@
+"""``steer behaviour calibrate | run``: calibrate and check the behavioural style contracts.
+
+* ``steer behaviour calibrate [--styles ...] [--out spec/behaviour/calibration.json]``: the
+  (layer, alpha) grid on the calibration questions; writes the record atomically.
+* ``steer behaviour run [--full | --reduced] [--out out/behaviour]``: the contracts with their
+  negative controls, the prompt-vs-injection comparison and the lens table; writes
+  ``behaviour.json`` and ``behaviour.md`` and prints the markdown. Exit status 0 when the run
+  completed (the verdicts are results, not errors), 2 on unusable arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def _say(message: str) -> None:
+    print(f"[behaviour] {message}", file=sys.stderr, flush=True)
+
+
+def _csv(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(x) for x in _csv(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(x) for x in _csv(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from contracts.style import CALIBRATION_PATH, style_contract
+    from steering_core.behaviour.calibrate import calibrate
+    from steering_core.behaviour.session import Session
+    from steering_core.models import load_model
+
+    contracts = {s: style_contract(s, 0, 1.0, 0.0) for s in args.styles}
+    session = Session(load_model(args.model, progress=_say), args.max_new_tokens, progress=_say)
+    record = calibrate(session, contracts, args.layers, args.alphas)
+    out = Path(args.out) if args.out else CALIBRATION_PATH
+    write_text_atomic(out, json.dumps(record, indent=2, sort_keys=True) + "\n")
+    for style, entry in record["styles"].items():
+        chosen: dict[str, Any] | None = entry["chosen"]
+        if chosen is None:
+            print(f"{style:9s} no coherent cell")
+        else:
+            print(
+                f"{style:9s} layer {chosen['layer']:2d} alpha {chosen['alpha']:<5g} ratio {chosen['ratio']:.3f} "
+                f"effect {chosen['effect']:+.3f} ({entry['criterion']})"
+            )
+    print(f"wrote {out} ({session.n_generations} generations)", file=sys.stderr)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from steering_core.behaviour.run import RunConfig, run_behaviour
+
+    config = RunConfig.full() if not args.reduced else RunConfig.reduced()
+    if args.styles:
+        config.styles = list(args.styles)
+    if args.no_lens:
+        config.lens = False
+    if args.no_parity:
+        config.parity = False
+    result = run_behaviour(config, model=args.model, progress=_say)
+    out = Path(args.out)
+    write_text_atomic(out / "behaviour.json", json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n")
+    markdown = result.to_markdown()
+    write_text_atomic(out / "behaviour.md", markdown)
+    print(markdown)
+    print(f"wrote {out / 'behaviour.json'} and {out / 'behaviour.md'}", file=sys.stderr)
+    return 0
+
+
+def add_subcommands(sub: Any) -> None:
+    """Add ``behaviour`` (with ``calibrate`` and ``run``) to the ``steer`` parser."""
+    from steering_core.behaviour.calibrate import DEFAULT_ALPHAS, DEFAULT_LAYERS
+
+    parser = sub.add_parser("behaviour", help="behavioural style contracts, prompt-vs-injection, lens bleed")
+    inner = parser.add_subparsers(dest="behaviour_command", required=True)
+    styles = "terse,formal,socratic,dry-wit"
+
+    p = inner.add_parser("calibrate", help="choose each style's (layer, alpha) on the calibration questions")
+    p.add_argument("--model", default=None)
+    p.add_argument("--styles", type=_csv, default=_csv(styles))
+    p.add_argument("--layers", type=_ints, default=list(DEFAULT_LAYERS))
+    p.add_argument("--alphas", type=_floats, default=list(DEFAULT_ALPHAS))
+    p.add_argument("--max-new-tokens", type=int, default=48)
+    p.add_argument("--out", default=None, help="default: spec/behaviour/calibration.json")
+    p.set_defaults(func=cmd_calibrate)
+
+    p = inner.add_parser("run", help="contracts + controls, prompt-vs-injection, lens; JSON + markdown report")
+    p.add_argument("--model", default=None)
+    p.add_argument("--reduced", action="store_true", help="contracts and controls only (the CI-sized run)")
+    p.add_argument("--styles", type=_csv, default=None)
+    p.add_argument("--no-lens", action="store_true")
+    p.add_argument("--no-parity", action="store_true")
+    p.add_argument("--out", default="out/behaviour")
+    p.set_defaults(func=cmd_run)

@@ -1,0 +1,156 @@
+"""Markdown rendering of a behaviour report (the dict of ``BehaviourResult.to_dict()``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)):
+        return f"{value:.{digits}g}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def _verdict(passed: bool) -> str:
+    return "PASS" if passed else "fail"
+
+
+def _contracts(data: dict[str, Any]) -> list[str]:
+    lines = [
+        "## Style contracts",
+        "",
+        f"Model `{data['model']}`; {len(data['questions'])} evaluation questions of `{data['prompt_set']}` "
+        f"(`{data['evaluation_questions']}`), greedy, {data['max_new_tokens']} new tokens; baseline = the same model "
+        "unhooked. Effect = change of the mean in the required direction (positive = as required); the bound is the "
+        "one-sided 95% lower confidence bound (paired bootstrap over questions, 4000 resamples) and must clear the "
+        "threshold. Controls: alpha = 0 and a random direction of the same norm; a contract is *specific* when it "
+        "passes and neither control does.",
+        "",
+        "| style | layer | alpha | ratio | criterion | baseline | steered | effect | 95% lower bound | guard | "
+        "verdict | alpha=0 control | random control | specific |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in data["contracts"]:
+        cond = c["conditions"]
+        guard = cond["calibrated"]["guard"]
+        guard_text = (
+            f"{_verdict(guard['passed'])} ({guard['n_degenerate']} degen., {guard['on_topic_share']:.0%} on topic)"
+        )
+        lines.append(
+            f"| {c['style']} | {c['layer']} | {_num(c['alpha'])} | {_num(c['ratio'])} | {c['rule']} | "
+            f"{_num(c['baseline_mean'])} | {_num(c['steered_mean'])} | {_num(c['effect'])} | {_num(c['ci_low'])} | "
+            f"{guard_text} | **{_verdict(c['passed'])}** | {_verdict(cond['alpha_zero']['passed'])} "
+            f"(effect {_num(cond['alpha_zero']['criteria'][0]['effect'])}) | "
+            f"{_verdict(cond['random_vector']['passed'])} "
+            f"(effect {_num(cond['random_vector']['criteria'][0]['effect'])}) | {_num(c['specific'])} |"
+        )
+    seeds = [c for c in data["contracts"] if c["conditions"]["calibrated"]["seed_checks"]]
+    for c in seeds:
+        lines += [
+            "",
+            f"Seed checks for `{c['style']}` (pooled means, at the calibrated alpha):",
+            "",
+            "| check | baseline | steered | holds |",
+            "|---|---|---|---|",
+        ]
+        rules = {
+            "words_per_sentence": "words per sentence down",
+            "type_token_ratio": "type-token ratio >= 0.95 x baseline",
+            "hedging_rate": "hedging (per 100 words) not up",
+            "exclamation_rate": "exclamations (per 100 words) not up",
+            "words": "total words down",
+        }
+        for s in c["conditions"]["calibrated"]["seed_checks"]:
+            lines.append(
+                f"| {rules.get(s['name'], s['name'])} | {_num(s['baseline'])} | {_num(s['steered'])} | "
+                f"{_num(s['passed'])} |"
+            )
+    return lines
+
+
+def _parity(data: dict[str, Any]) -> list[str]:
+    if not data.get("parity"):
+        return []
+    lines = [
+        "",
+        "## Prompt-level control versus injection",
+        "",
+        "Same questions; `prompt+`/`prompt-` put the style's positive/negative pole instruction before the question; "
+        "`steer` rows add alpha * v at the contract's layer. Parity alpha: where the steered mean metric reaches the "
+        "prompt's (linear interpolation, coherent cells only); symmetric when |a+| and |a-| agree within 25%.",
+        "",
+        "| style | metric | baseline | prompt+ | prompt- | steered (alpha: metric, words) | parity alpha + (ratio) "
+        "| parity alpha - (ratio) | symmetric |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for p in data["parity"]:
+        rows = {r["label"]: r for r in p["rows"]}
+        steer_cells = ", ".join(
+            f"{r['alpha']:+g}: {_num(r['mean_metric'])}, {r['mean_words']:.0f}w"
+            + ("" if r["coherent"] else " (incoherent)")
+            for r in p["rows"]
+            if r["label"].startswith("steer")
+        )
+
+        def par(alpha: float | None, ratio: float | None) -> str:
+            return "not reached" if alpha is None else f"{alpha:+.3g} ({_num(ratio)})"
+
+        lines.append(
+            f"| {p['style']} | {p['metric']} | {_num(rows['baseline']['mean_metric'])} "
+            f"({rows['baseline']['mean_words']:.0f}w) | {_num(rows['prompt+']['mean_metric'])} "
+            f"({rows['prompt+']['mean_words']:.0f}w) | {_num(rows['prompt-']['mean_metric'])} "
+            f"({rows['prompt-']['mean_words']:.0f}w) | {steer_cells} | "
+            f"{par(p['parity_alpha_positive'], p['parity_ratio_positive'])} | "
+            f"{par(p['parity_alpha_negative'], p['parity_ratio_negative'])} | {_num(p['symmetric'])} |"
+        )
+    return lines
+
+
+def _lens(data: dict[str, Any]) -> list[str]:
+    reports = data.get("lens_by_style") or []
+    if not reports:
+        return []
+    names = [entry["name"] for entry in reports[0]["lenses"]]
+    header = "| lens | baseline | " + " | ".join(
+        f"{r['style']} (L{r['layer']}, a={_num(r['alpha'])})" for r in reports
+    ) + " |"
+    lines = [
+        "",
+        "## Lens bleed",
+        "",
+        f"Matched words / total words on the answers to `{reports[0]['prompt_set']}` "
+        f"(lens vocabulary `{reports[0]['lens_version']}`); bands: < 1% clean, 1-3% ambient, 3-5% captured, "
+        "> 5% full contamination. Cells: score % [band] (change in percentage points).",
+        "",
+        header,
+        "|---|---|" + "---|" * len(reports),
+    ]
+    for i, name in enumerate(names):
+        base = reports[0]["lenses"][i]
+        cells = [
+            f"{e['steered']:.2%} [{e['band_steered']}] ({100 * e['change']:+.2f})"
+            for e in (r["lenses"][i] for r in reports)
+        ]
+        lines.append(f"| {name} | {base['baseline']:.2%} [{base['band_baseline']}] | " + " | ".join(cells) + " |")
+    return lines
+
+
+def render_markdown(data: dict[str, Any]) -> str:
+    """The markdown report of a behaviour run."""
+    lines = [
+        f"# Behaviour report ({data['mode']} run, {data['created']})",
+        "",
+        f"Model fingerprint: config `{data['model_fingerprint']['config_sha256'][:12]}`, weights "
+        f"`{data['model_fingerprint']['weights_sha256'][:12]}`; prompt set sha256 `{data['prompt_set_sha256'][:12]}`; "
+        f"{data['n_generations']} generations.",
+        "",
+        *_contracts(data),
+        *_parity(data),
+        *_lens(data),
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,88 @@
+"""One model, greedy answers on demand, memoised within a run.
+
+A :class:`Session` answers user texts unhooked (alpha 0) or steered by ``alpha * v`` at one layer,
+for a named direction (a style vector or a seeded random control). Identical requests in one run
+are answered once (greedy decoding makes the answer a function of the request), so the contracts,
+the parity grid and the controls can share generations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from steering_core.diagnose import residual_norms
+from steering_core.extract import extract
+from steering_core.generate import generate
+from steering_core.models import LoadedModel
+from steering_core.steer import steer
+from steering_core.vector import SteeringVector
+
+Progress = Callable[[str], None]
+
+
+def random_like(vector: SteeringVector, layer: int, seed: int) -> SteeringVector:
+    """A random direction with the same norm as ``vector`` at ``layer`` (Gaussian, seeded, float32)."""
+    gen = torch.Generator().manual_seed(seed)
+    direction = torch.randn(vector.hidden_size, generator=gen, dtype=torch.float64)
+    scaled = (direction / direction.norm() * vector.norm(layer)).to(torch.float32)
+    return SteeringVector(
+        {layer: scaled}, vector.hidden_size, vector.num_layers, vector.model_name, f"random-{seed}", vector.recipe
+    )
+
+
+@dataclass
+class Session:
+    """Greedy answers from one loaded model with a per-run memo."""
+
+    lm: LoadedModel
+    max_new_tokens: int = 64
+    batch_size: int = 8
+    progress: Progress | None = None
+    vectors: dict[str, SteeringVector] = field(default_factory=dict)
+    _memo: dict[tuple[Any, ...], list[str]] = field(default_factory=dict)
+    _median: dict[int, float] = field(default_factory=dict)
+    n_generations: int = 0
+
+    def say(self, message: str) -> None:
+        """Report progress, when a reporter is set."""
+        if self.progress is not None:
+            self.progress(message)
+
+    def vector(self, style: str, layer: int) -> SteeringVector:
+        """The style's vector at ``layer`` (extracted once: last token, chat template, mean)."""
+        key = f"{style}@{layer}"
+        if key not in self.vectors:
+            self.vectors[key] = extract(self.lm, style=style, layers=[layer])
+        return self.vectors[key]
+
+    def median_norm(self, layer: int, prompts: Sequence[str]) -> float:
+        """Median residual norm at ``layer`` over ``prompts`` (first token excluded)."""
+        if layer not in self._median:
+            (norms,) = residual_norms(self.lm.model, self.lm.tokenizer, list(prompts), [layer])
+            self._median[layer] = norms.median_norm
+        return self._median[layer]
+
+    def answers(self, texts: Sequence[str], vector: SteeringVector | None = None, alpha: float = 0.0) -> list[str]:
+        """Greedy answers to ``texts``; steered by ``alpha * vector`` unless alpha is 0 or no vector."""
+        steered = vector is not None and alpha != 0.0
+        key: tuple[Any, ...] = (
+            tuple(texts),
+            self.max_new_tokens,
+            (vector.style, tuple(vector.layer_indices), alpha) if steered and vector is not None else None,
+        )
+        if key not in self._memo:
+            label = f"{vector.style} alpha={alpha:+g} L{vector.layer_indices}" if steered and vector else "unhooked"
+            self.say(f"generating {len(texts)} answers ({label}, {self.max_new_tokens} tokens)")
+            model, tok = self.lm.model, self.lm.tokenizer
+            if steered and vector is not None:
+                with steer(model, vector, alpha):
+                    out = generate(model, tok, list(texts), self.max_new_tokens, batch_size=self.batch_size)
+            else:
+                out = generate(model, tok, list(texts), self.max_new_tokens, batch_size=self.batch_size)
+            self._memo[key] = out
+            self.n_generations += 1
+        return list(self._memo[key])
