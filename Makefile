@@ -12,7 +12,7 @@ PYTEST_SELECT ?= -m "not slow or ci"
 VENV_TF4 ?= .venv-tf4
 STAMP_TF4 := $(VENV_TF4)/.steering-spec-installed
 
-.PHONY: demo test test-all setup model lean lint typecheck spec compat bench interop clean
+.PHONY: demo test test-all setup model lean lint typecheck spec compat bench interop behaviour calibrate clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,17 @@ test: model lean lint typecheck
 
 test-all: PYTEST_SELECT :=
 test-all: test
+
+# The full behavioural run (~40 min on 2 cores): the four style contracts with their negative
+# controls, prompt-level control versus injection, and the lens bleed table.
+# Writes out/behaviour/behaviour.json and behaviour.md, and prints the markdown.
+behaviour: model
+	$(STEER) behaviour run --out out/behaviour
+
+# Re-choose each style's (layer, alpha) on the calibration questions (~30 min); rewrites
+# spec/behaviour/calibration.json, which the contracts read.
+calibrate: model
+	$(STEER) behaviour calibrate
 
 # Export a certified vector to llama.cpp's control-vector GGUF and steer the embedded model's own
 # GGUF through llama.cpp (builds llama-cpp-python from its PyPI sdist once: ~15 min on 2 cores).

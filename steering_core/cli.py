@@ -12,6 +12,7 @@ Subcommands:
 * ``steer spec``: the verification matrix (property x checker), non-zero exit on any gap.
 * ``steer behaviour calibrate | run``: behavioural style contracts, prompt-vs-injection, lens bleed.
 * ``steer lens --style S --alpha A --layer L``: the 12 lens scores, baseline against steered.
+* ``steer cprr board | run | cite | check``: the conjecture registry (``spec/cprr/``).
 * ``steer certify`` / ``steer verify`` / ``steer sign`` / ``steer keygen`` / ``steer export-gguf`` /
   ``steer import-gguf``: certified vectors (see :mod:`steering_core.certify`).
 
@@ -357,6 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
     from steering_core.behaviour.lens_cli import add_lens_subcommand
 
     add_lens_subcommand(sub)  # lens
+
+    from steering_core.cprr.cli import add_subcommands as add_cprr
+
+    add_cprr(sub)  # cprr board | run | cite | check
     return parser
 
 

@@ -1,0 +1,159 @@
+"""``steer cprr``: the conjecture registry on the command line.
+
+* ``steer cprr board [--json]``: id, group, title, status, evidence count, last verdict/date/values.
+* ``steer cprr run ID [ID ...] [--model M] [--dry-run]``: run the protocol(s), append evidence.
+* ``steer cprr run --all [--fast]``: every runnable entry (``--fast``: only the cheap runners).
+* ``steer cprr cite ID --format bibtex|cff|latex``.
+* ``steer cprr check [--deep] [--against REF | --no-git]``: the validator; exit 1 on any problem.
+* ``steer cprr transition ID STATUS [--proved-by P] [--reason TEXT]``: request a transition
+  (statuses follow the evidence automatically after each run; this is for ``proved`` and for
+  asking explicitly -- it is refused, with the reason, unless the requirement holds).
+
+Exit status: 0 success, 1 a check or run found a problem, 2 unusable input (one line on stderr).
+Every option takes ``--registry DIR`` (default ``spec/cprr``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from steering_core.errors import SteeringError
+
+
+def _say(message: str) -> None:
+    print(f"[cprr] {message}", file=sys.stderr, flush=True)
+
+
+def _guard(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def wrapped(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except SteeringError as error:
+            print(f"steer cprr: error: {error}", file=sys.stderr)
+            return 2
+
+    wrapped.__doc__ = handler.__doc__
+    return wrapped
+
+
+def _registry(args: argparse.Namespace) -> Path | None:
+    return Path(args.registry) if args.registry else None
+
+
+def cmd_board(args: argparse.Namespace) -> int:
+    """Print the board (or its rows as JSON)."""
+    from steering_core.cprr.board import board_rows, render_board
+
+    if args.json:
+        print(json.dumps(board_rows(_registry(args)), indent=2, ensure_ascii=False))
+    else:
+        print(render_board(_registry(args)))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run protocols and append their evidence."""
+    from steering_core.cprr.engine import run_many, runnable_ids
+    from steering_core.cprr.errors import CprrError
+
+    if args.all and args.ids:
+        raise CprrError("run: give conjecture ids or --all, not both")
+    if not args.all and not args.ids:
+        raise CprrError("run: give at least one conjecture id, or --all [--fast]")
+    if args.fast and not args.all:
+        raise CprrError("run: --fast selects among --all; name the ids to run instead")
+    ids = runnable_ids(args.fast, _registry(args)) if args.all else list(args.ids)
+    outcomes = run_many(ids, _registry(args), args.model, args.dry_run, _say)
+    for outcome in outcomes:
+        print(outcome.summary())
+    return 0
+
+
+def cmd_cite(args: argparse.Namespace) -> int:
+    """Print a citation."""
+    from steering_core.cprr.cite import cite
+
+    sys.stdout.write(cite(args.id, args.format, _registry(args)))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate every entry; exit 1 on any problem."""
+    from steering_core.cprr import store
+    from steering_core.cprr.validate import check_registry
+
+    against = None if args.no_git else args.against
+    problems = check_registry(_registry(args), against, args.deep)
+    n = len(store.entry_paths(_registry(args)))
+    for problem in problems:
+        print(problem)
+    scope = "" if against is None else f", append-only vs {against}"
+    proofs = "deep" if args.deep else "shallow"
+    what = f"verdicts and statuses recomputed, proof checks {proofs}{scope}"
+    print(f"{n} entries checked ({what}): {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def cmd_transition(args: argparse.Namespace) -> int:
+    """Request a status transition; refused with the reason unless the requirement holds."""
+    from steering_core.cprr import store
+    from steering_core.cprr.lifecycle import transition
+
+    entry = store.load_entry(args.id, _registry(args))
+    reason = args.reason or f"requested: {entry['status']} -> {args.status}"
+    updated = transition(entry, args.status, reason, proved_by=args.proved_by)
+    store.write_entry(updated, _registry(args))
+    print(f"{args.id}: {entry['status']} -> {updated['status']}")
+    return 0
+
+
+def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``cprr`` (with board, run, cite, check, transition) to the ``steer`` parser."""
+    from steering_core.cprr.cite import FORMATS
+    from steering_core.cprr.lifecycle import STATUSES
+
+    cprr = sub.add_parser("cprr", help="conjecture registry: board, run, cite, check, transition")
+    commands = cprr.add_subparsers(dest="cprr_command", required=True)
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = commands.add_parser(name, help=help_text)
+        parser.add_argument("--registry", default=None, help="registry folder (default: spec/cprr)")
+        parser.set_defaults(func=_guard(handler))
+        return parser
+
+    p = add("board", cmd_board, "status, evidence count, last verdict of every conjecture")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+
+    p = add("run", cmd_run, "run protocols on the model and append the evidence")
+    p.add_argument("ids", nargs="*", metavar="ID", help="conjecture ids, e.g. C-5 H-SV-1")
+    p.add_argument("--all", action="store_true", help="every entry that has a runner")
+    p.add_argument("--fast", action="store_true", help="with --all: only the cheap runners (no generation)")
+    p.add_argument("--model", default=None, help="override the protocol's model (evidence then does not conform)")
+    p.add_argument("--dry-run", action="store_true", help="measure and print, write nothing")
+
+    p = add("cite", cmd_cite, "a citation naming version, commit and evidence digest")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--format", choices=FORMATS, default="bibtex")
+
+    p = add("check", cmd_check, "recompute every verdict and status; non-zero exit on any inconsistency")
+    p.add_argument("--deep", action="store_true", help="run the SMT and Hypothesis checks of proved entries")
+    p.add_argument("--against", default="HEAD", metavar="REF", help="git ref for the append-only check (HEAD)")
+    p.add_argument("--no-git", action="store_true", help="skip the append-only check against git")
+
+    p = add("transition", cmd_transition, "request a status transition (checked against the evidence)")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("status", choices=STATUSES)
+    p.add_argument("--proved-by", default=None, metavar="PROPERTY", help="spec property id (for proved)")
+    p.add_argument("--reason", default=None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``steer cprr ...`` on its own (``argv`` without the leading ``cprr``); used by tests."""
+    parser = argparse.ArgumentParser(prog="steer")
+    add_subcommands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["cprr", *(argv or [])])
+    return int(args.func(args))

@@ -1,0 +1,28 @@
+"""The JSON Schema of registry entries (``spec/cprr/conjecture.schema.json``, JSON Schema 2020-12)."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = REPO_ROOT / "spec" / "cprr" / "conjecture.schema.json"
+SCHEMA_ID = "steering-spec/cprr/1"
+
+
+@lru_cache(maxsize=1)
+def load_schema() -> dict[str, Any]:
+    """The entry schema (read once)."""
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
+
+
+def schema_problems(entry: Any) -> list[str]:
+    """Every schema violation of ``entry`` as ``path: message`` lines; empty when it is valid."""
+    validator = jsonschema.Draft202012Validator(load_schema())
+    errors = sorted(validator.iter_errors(entry), key=lambda e: [str(p) for p in e.absolute_path])
+    return [f"{'/'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}" for e in errors]

@@ -1,0 +1,1 @@
+"""Tests of the conjecture registry (steering_core.cprr)."""

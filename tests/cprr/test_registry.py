@@ -1,0 +1,72 @@
+"""The committed registry (spec/cprr): valid, consistent, ported completely, with honest statuses."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+
+from steering_core.cprr import board_rows, store
+from steering_core.cprr.board import BOARD_KEYS
+from steering_core.cprr.lifecycle import conforming
+from steering_core.cprr.runners import load_runners
+from steering_core.cprr.schema import SCHEMA_PATH, schema_problems
+from steering_core.cprr.validate import check_registry
+
+SEED_IDS = {f"C-{n}" for n in range(1, 15)} | {"H-SV-1"}
+LEAD_RUNNERS = {"C-9", "C-14"}  # runners written in steering_core/cprr/runners_behaviour.py
+
+
+def test_schema_is_valid_json_schema() -> None:
+    jsonschema.Draft202012Validator.check_schema(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+
+
+def test_every_committed_entry_matches_the_schema() -> None:
+    paths = store.entry_paths()
+    assert paths
+    for path in paths:
+        entry = store.read_entry_file(path)
+        assert schema_problems(entry) == [], path.name
+        assert entry["id"] == path.stem
+
+
+def test_the_committed_registry_is_consistent() -> None:
+    """Verdicts and statuses recomputed from the evidence; append-only against the last commit."""
+    assert check_registry(against="HEAD") == []
+
+
+def test_seed_conjectures_and_project_findings_are_ported() -> None:
+    ids = {p.stem for p in store.entry_paths()}
+    assert SEED_IDS | {"H-EX-1"} <= ids
+    for entry_id in SEED_IDS:
+        entry = store.load_entry(entry_id)
+        assert entry["origin"]["source"] == "seed" and "round(l * 23 / 27)" in entry["protocol"]["layer_mapping"]
+        assert all(0 <= layer < 24 for layer in entry["protocol"]["layers"])
+    assert "1.290" in store.load_entry("C-4")["origin"]["notes"]
+
+
+def test_statuses_are_backed_by_committed_evidence() -> None:
+    runners = load_runners()
+    for entry in store.load_entries():
+        if entry["id"] not in runners:
+            assert entry["id"] in LEAD_RUNNERS
+            assert entry["status"] == "open" and entry["evidence"] == [], entry["id"]
+        if entry["status"] in ("confirmed", "refuted"):
+            assert conforming(entry["evidence"], entry["protocol"]), entry["id"]
+
+
+def test_required_runs_are_committed_and_reproduce() -> None:
+    for entry_id in ("H-SV-1", "C-5"):
+        entry = store.load_entry(entry_id)
+        records = conforming(entry["evidence"], entry["protocol"])
+        assert len(records) >= 2, entry_id
+        assert records[0]["measured"] == records[1]["measured"], entry_id
+        assert records[0]["model"]["weights_sha256"] == records[1]["model"]["weights_sha256"]
+
+
+def test_board_rows() -> None:
+    rows = board_rows()
+    assert rows and all(tuple(r) == BOARD_KEYS for r in rows)
+    assert [r["id"] for r in rows] == [p.stem for p in store.entry_paths()]
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["H-PR-1"]["status"] == "proved"
