@@ -12,7 +12,7 @@ PYTEST_SELECT ?= -m "not slow or ci"
 VENV_TF4 ?= .venv-tf4
 STAMP_TF4 := $(VENV_TF4)/.steering-spec-installed
 
-.PHONY: demo test test-all setup model lean lint typecheck spec compat bench interop behaviour calibrate clean
+.PHONY: demo test test-all setup model lean lint typecheck spec compat bench interop behaviour calibrate browser report clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,7 +52,12 @@ typecheck: setup
 spec: setup
 	$(STEER) spec
 
-test: model lean lint typecheck
+# Debian's chromium for the report's browser test (needs root; without it the test skips,
+# unless STEERING_REQUIRE_BROWSER=1, which .ci/run sets).
+browser:
+	@bash scripts/install_chromium.sh || echo "browser: chromium not installed; the report's browser test will skip"
+
+test: model browser lean lint typecheck
 	$(PY) -m pytest $(PYTEST_SELECT)
 	$(STEER) spec
 	$(MAKE) compat
@@ -70,6 +75,11 @@ behaviour: model
 # spec/behaviour/calibration.json, which the contracts read.
 calibrate: model
 	$(STEER) behaviour calibrate
+
+# The verification report: figures, matrix, conjecture board, behaviour and benchmark summaries
+# (reads out/behaviour/behaviour.json and out/bench/report.json when present).
+report: model
+	$(STEER) report --out report
 
 # Export a certified vector to llama.cpp's control-vector GGUF and steer the embedded model's own
 # GGUF through llama.cpp (builds llama-cpp-python from its PyPI sdist once: ~15 min on 2 cores).

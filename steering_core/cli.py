@@ -13,6 +13,7 @@ Subcommands:
 * ``steer behaviour calibrate | run``: behavioural style contracts, prompt-vs-injection, lens bleed.
 * ``steer lens --style S --alpha A --layer L``: the 12 lens scores, baseline against steered.
 * ``steer cprr board | run | cite | check``: the conjecture registry (``spec/cprr/``).
+* ``steer report --out report/`` / ``steer plot FIGURE --data JSON --out FILE``: figures and the HTML report.
 * ``steer certify`` / ``steer verify`` / ``steer sign`` / ``steer keygen`` / ``steer export-gguf`` /
   ``steer import-gguf``: certified vectors (see :mod:`steering_core.certify`).
 
@@ -362,6 +363,10 @@ def build_parser() -> argparse.ArgumentParser:
     from steering_core.cprr.cli import add_subcommands as add_cprr
 
     add_cprr(sub)  # cprr board | run | cite | check
+
+    from steering_core.report.cli import add_subcommands as add_report
+
+    add_report(sub)  # report, plot
     return parser
 
 

@@ -1,0 +1,16 @@
+"""The verification report: one static HTML page of figures and tables (``steer report``).
+
+Modules: :mod:`~.data` (:class:`ReportData`, the inputs and their ``data/*.json`` files),
+:mod:`~.sources` (matrix, conjecture board, certificates, recorded files), :mod:`~.live` (what
+is measured on a model), :mod:`~.gather` (sources in order of preference), :mod:`~.findings`
+(the summary's one-liners), :mod:`~.html` (the page), :mod:`~.build` (:func:`build_report`:
+figures + data + page, atomically), :mod:`~.browser` (headless-Chromium image check),
+:mod:`~.cli` (``steer report`` and ``steer plot``).
+"""
+
+from __future__ import annotations
+
+from steering_core.report.build import build_report
+from steering_core.report.data import ReportData
+
+__all__ = ["ReportData", "build_report"]
