@@ -37,7 +37,7 @@ class RunConfig:
     """What a run does."""
 
     styles: list[str] = field(default_factory=lambda: list(STYLES))
-    max_new_tokens: int = 48
+    max_new_tokens: int = 96
     parity: bool = True
     lens: bool = True
     lens_max_new_tokens: int = 48
