@@ -139,8 +139,7 @@ def calibrate(
         "layers": list(layers),
         "alphas": list(alphas),
         "selection_rule": (
-            f"guard passes; smallest ratio with effect >= {SELECT_MARGIN} x threshold, "
-            "else largest effect/threshold"
+            f"guard passes; smallest ratio with effect >= {SELECT_MARGIN} x threshold, else largest effect/threshold"
         ),
         "machine": {"platform": platform.platform(), "python": platform.python_version()},
         "styles": styles,

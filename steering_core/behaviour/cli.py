@@ -18,27 +18,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from steering_core.argtypes import comma_floats as _floats
+from steering_core.argtypes import comma_ints as _ints
+from steering_core.argtypes import comma_names as _csv
+
 
 def _say(message: str) -> None:
     print(f"[behaviour] {message}", file=sys.stderr, flush=True)
-
-
-def _csv(text: str) -> list[str]:
-    return [x.strip() for x in text.split(",") if x.strip()]
-
-
-def _floats(text: str) -> list[float]:
-    try:
-        return [float(x) for x in _csv(text)]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-
-
-def _ints(text: str) -> list[int]:
-    try:
-        return [int(x) for x in _csv(text)]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -31,9 +31,7 @@ def _vocabulary(text: str) -> frozenset[str]:
 CONTRACTION_RE = re.compile(
     r"^(?:[a-z]+['’](?:t|re|ve|ll|d|m)|(?:it|that|there|here|what|he|she|let|who|where|how)['’]s)$"
 )
-FIRST_SECOND_PERSON = _vocabulary(
-    "i me my mine myself we us our ours ourselves you your yours yourself yourselves"
-)
+FIRST_SECOND_PERSON = _vocabulary("i me my mine myself we us our ours ourselves you your yours yourself yourselves")
 SLANG = _vocabulary(
     "gonna wanna gotta kinda sorta yeah yep nope hey cool awesome stuff guys folks ok okay lol btw "
     "basically totally super pretty dude tons bunch"

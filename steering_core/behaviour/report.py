@@ -115,9 +115,11 @@ def _lens(data: dict[str, Any]) -> list[str]:
     if not reports:
         return []
     names = [entry["name"] for entry in reports[0]["lenses"]]
-    header = "| lens | baseline | " + " | ".join(
-        f"{r['style']} (L{r['layer']}, a={_num(r['alpha'])})" for r in reports
-    ) + " |"
+    header = (
+        "| lens | baseline | "
+        + " | ".join(f"{r['style']} (L{r['layer']}, a={_num(r['alpha'])})" for r in reports)
+        + " |"
+    )
     lines = [
         "",
         "## Lens bleed",

@@ -67,7 +67,7 @@ def paired_bootstrap(
     stats = np.array([effect(b[row], s[row]) for row in idx])
     stats = stats[np.isfinite(stats)]
     tail = (1.0 - level) / 2.0
-    low, high = (np.quantile(stats, [tail, 1.0 - tail]) if stats.size else (float("nan"), float("nan")))
+    low, high = np.quantile(stats, [tail, 1.0 - tail]) if stats.size else (float("nan"), float("nan"))
     return Interval(effect(b, s), float(low), float(high), level, n_resamples, seed)
 
 

@@ -12,21 +12,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from steering_core.argtypes import comma_floats
+from steering_core.argtypes import comma_ints as _ints
 from steering_core.certify.errors import CertificateError
 
 
-def _ints(text: str) -> list[int]:
-    try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-
-
 def _floats(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    return tuple(comma_floats(text))
 
 
 def _say(message: str) -> None:

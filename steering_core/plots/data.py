@@ -25,20 +25,6 @@ from steering_core.errors import InvalidParameterError
 
 PHASES: tuple[str, ...] = ("dead", "effective", "collapse")
 BOARD_STATUSES: tuple[str, ...] = ("open", "testing", "confirmed", "refuted", "proved")
-LENS_NAMES: tuple[str, ...] = (
-    "makefile",
-    "guile",
-    "orgmode",
-    "monetization",
-    "sports",
-    "religion",
-    "politics",
-    "ai_hype",
-    "conspiracy",
-    "scarcity_mindset",
-    "therapy_speak",
-    "spec_driven",
-)
 
 
 # --------------------------------------------------------------------------- field readers

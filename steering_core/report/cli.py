@@ -21,25 +21,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from steering_core.argtypes import comma_floats as _floats
+from steering_core.argtypes import comma_ints as _ints
 from steering_core.errors import InvalidParameterError, SteeringError
 
 
 def _say(message: str) -> None:
     print(f"[steer report] {message}", file=sys.stderr, flush=True)
-
-
-def _floats(text: str) -> list[float]:
-    try:
-        return [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-
-
-def _ints(text: str) -> list[int]:
-    try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
 def cmd_report(args: argparse.Namespace) -> int:
