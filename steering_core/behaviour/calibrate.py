@@ -80,7 +80,7 @@ def calibrate_style(
         for alpha in sorted(alphas, key=abs):
             answers = session.answers(questions, vector, alpha)
             result = measure_criterion(crit, baseline, answers)
-            g = guard(questions, answers)
+            g = guard(questions, answers, baseline)
             cell = Cell(
                 layer,
                 alpha,

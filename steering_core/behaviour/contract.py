@@ -11,7 +11,8 @@ the same model *unhooked*, prompt by prompt:
 * its confidence interval is a paired percentile bootstrap over prompts (90% two-sided, so the
   low end is a one-sided 95% lower bound); the criterion passes only when **that lower bound**
   is at least ``min_effect`` (a point estimate that clears the bar is not enough);
-* the coherence guard (:mod:`steering_core.behaviour.topic`) must pass on the steered answers;
+* the coherence guard (:mod:`steering_core.behaviour.topic`) must pass on the steered answers
+  (degeneracy the unhooked answer to the same question already has is not held against them);
 * the seed's five checks (words per sentence down, type-token ratio >= 0.95x baseline, hedging
   not up, exclamations not up, total words down) are computed on pooled means and must hold when
   the contract lists them (``seed_checks=True``).
@@ -219,4 +220,5 @@ def evaluate(
             "steered", f"one answer per question ({len(questions)})", f"{len(baseline)} / {len(steered)}"
         )
     results = [measure_criterion(c, baseline, steered) for c in contract.criteria]
-    return ContractResult(contract, condition, results, guard(questions, steered), seed_checks(baseline, steered))
+    g = guard(questions, steered, baseline)
+    return ContractResult(contract, condition, results, g, seed_checks(baseline, steered))

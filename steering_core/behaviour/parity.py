@@ -10,7 +10,8 @@ For a style with poles (positive instruction, negative instruction) and a metric
 
 The **parity alpha** of the positive pole is the smallest alpha > 0 at which the steered mean
 metric reaches the ``prompt+`` mean, by linear interpolation between neighbouring grid points
-(baseline at alpha = 0), searching up to the first cell whose answers fail the coherence guard;
+(baseline at alpha = 0), searching up to the first cell whose answers fail the coherence guard
+(judged against the baseline answers: degeneracy the baseline already has does not count);
 the negative
 pole's is the same for alpha < 0 against ``prompt-``. It is ``None`` when the grid never gets
 there coherently, and 0 when the instruction does not move the metric past the baseline in its
@@ -134,11 +135,18 @@ def with_instruction(instruction: str, question: str) -> str:
     return f"{instruction}\n\n{question}"
 
 
-def _condition(label: str, alpha: float, questions: Sequence[str], answers: list[str], metric_name: str) -> Condition:
+def _condition(
+    label: str,
+    alpha: float,
+    questions: Sequence[str],
+    answers: list[str],
+    metric_name: str,
+    baseline: Sequence[str] | None = None,
+) -> Condition:
     from steering_core.text import word_count
 
     fn = metric(metric_name)
-    g = guard(questions, answers)
+    g = guard(questions, answers, baseline)
     return Condition(
         label,
         alpha,
@@ -197,16 +205,15 @@ def compare(
     pair = style.pairs[0]
     base_answers = list(baseline_answers) if baseline_answers is not None else answer(questions, 0.0)
     baseline = _condition("baseline", 0.0, questions, base_answers, metric_name)
-    pos = _condition(
-        "prompt+", 0.0, questions, answer([with_instruction(pair.positive, q) for q in questions], 0.0), metric_name
-    )
-    neg = _condition(
-        "prompt-", 0.0, questions, answer([with_instruction(pair.negative, q) for q in questions], 0.0), metric_name
-    )
+    pos_answers = answer([with_instruction(pair.positive, q) for q in questions], 0.0)
+    neg_answers = answer([with_instruction(pair.negative, q) for q in questions], 0.0)
+    pos = _condition("prompt+", 0.0, questions, pos_answers, metric_name, base_answers)
+    neg = _condition("prompt-", 0.0, questions, neg_answers, metric_name, base_answers)
     steered: list[Condition] = []
     for magnitude in sorted(alphas):
         for alpha in (magnitude, -magnitude):
-            steered.append(_condition(f"steer {alpha:+g}", alpha, questions, answer(questions, alpha), metric_name))
+            answers = answer(questions, alpha)
+            steered.append(_condition(f"steer {alpha:+g}", alpha, questions, answers, metric_name, base_answers))
     plus = [(c.alpha, c.mean_metric, c.coherent) for c in steered if c.alpha > 0]
     minus = [(c.alpha, c.mean_metric, c.coherent) for c in steered if c.alpha < 0]
     return ParityResult(

@@ -37,8 +37,11 @@ def _contracts(data: dict[str, Any]) -> list[str]:
     for c in data["contracts"]:
         cond = c["conditions"]
         guard = cond["calibrated"]["guard"]
+        inherited = guard.get("n_degenerate_in_baseline", 0)
         guard_text = (
-            f"{_verdict(guard['passed'])} ({guard['n_degenerate']} degen., {guard['on_topic_share']:.0%} on topic)"
+            f"{_verdict(guard['passed'])} ({guard['n_degenerate']} degen."
+            + (f" + {inherited} as in baseline" if inherited else "")
+            + f", {guard['on_topic_share']:.0%} on topic)"
         )
         lines.append(
             f"| {c['style']} | {c['layer']} | {_num(c['alpha'])} | {_num(c['ratio'])} | {c['rule']} | "
@@ -81,7 +84,8 @@ def _parity(data: dict[str, Any]) -> list[str]:
         "",
         "Same questions; `prompt+`/`prompt-` put the style's positive/negative pole instruction before the question; "
         "`steer` rows add alpha * v at the contract's layer. Parity alpha: where the steered mean metric reaches the "
-        "prompt's (linear interpolation, coherent cells only); symmetric when |a+| and |a-| agree within 25%.",
+        "prompt's (linear interpolation, up to the first incoherent cell); symmetric when |a+| and |a-| agree within "
+        "25%. Incoherent = the guard fails (degeneracy the baseline answer already has does not count).",
         "",
         "| style | metric | baseline | prompt+ | prompt- | steered (alpha: metric, words) | parity alpha + (ratio) "
         "| parity alpha - (ratio) | symmetric |",
@@ -97,7 +101,9 @@ def _parity(data: dict[str, Any]) -> list[str]:
         )
 
         def par(alpha: float | None, ratio: float | None) -> str:
-            return "not reached" if alpha is None else f"{alpha:+.3g} ({_num(ratio)})"
+            if alpha is None:
+                return "not reached"
+            return "prompt has no effect" if alpha == 0 else f"{alpha:+.3g} ({_num(ratio)})"
 
         lines.append(
             f"| {p['style']} | {p['metric']} | {_num(rows['baseline']['mean_metric'])} "

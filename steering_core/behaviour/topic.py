@@ -14,6 +14,12 @@ An answer is *coherent* for its question when all of these hold:
 
 :func:`guard` pools this over a set of answers: it passes when no answer is degenerate and at
 least :data:`MIN_ON_TOPIC_SHARE` of them are on topic and not echoes.
+
+Given the unhooked ``baseline`` answers to the same questions, the guard judges the *steering*:
+an answer counts as degenerate only when the baseline's answer to that question is not (the
+embedded model loops on its own on some questions: unsteered, its 96-token answer to "What
+causes the seasons on Earth?" has a distinct-word ratio of 0.26). Degeneracy the baseline already
+has is reported (``n_degenerate_in_baseline``) but does not fail the guard.
 """
 
 from __future__ import annotations
@@ -72,14 +78,23 @@ class AnswerCheck:
 
 @dataclass(frozen=True)
 class GuardResult:
-    """The guard over a set of answers."""
+    """The guard over a set of answers (``inherited[i]``: the baseline answer i was degenerate too)."""
 
     checks: tuple[AnswerCheck, ...]
+    inherited: tuple[bool, ...] = ()
+
+    def _inherited(self, i: int) -> bool:
+        return bool(self.inherited) and self.inherited[i]
 
     @property
     def n_degenerate(self) -> int:
-        """Answers that are degenerate."""
-        return sum(c.degenerate is not None for c in self.checks)
+        """Answers that are degenerate where the baseline answer is not (all of them without a baseline)."""
+        return sum(c.degenerate is not None and not self._inherited(i) for i, c in enumerate(self.checks))
+
+    @property
+    def n_degenerate_in_baseline(self) -> int:
+        """Degenerate answers whose baseline answer was degenerate too (not counted against steering)."""
+        return sum(c.degenerate is not None and self._inherited(i) for i, c in enumerate(self.checks))
 
     @property
     def on_topic_share(self) -> float:
@@ -97,6 +112,8 @@ class GuardResult:
             "passed": self.passed,
             "n_answers": len(self.checks),
             "n_degenerate": self.n_degenerate,
+            "n_degenerate_in_baseline": self.n_degenerate_in_baseline,
+            "baseline_given": bool(self.inherited),
             "on_topic_share": self.on_topic_share,
             "min_on_topic_share": MIN_ON_TOPIC_SHARE,
             "reasons": [c.degenerate for c in self.checks if c.degenerate is not None],
@@ -108,10 +125,18 @@ def check_answer(question: str, answer: str) -> AnswerCheck:
     return AnswerCheck(degeneracy(answer), on_topic(question, answer), is_echo(question, answer))
 
 
-def guard(questions: Sequence[str], answers: Sequence[str]) -> GuardResult:
-    """Check every answer against its question (same order, same length)."""
-    if len(questions) != len(answers):
-        from steering_core.errors import InvalidParameterError
+def guard(questions: Sequence[str], answers: Sequence[str], baseline: Sequence[str] | None = None) -> GuardResult:
+    """Check every answer against its question (same order, same length).
 
+    With ``baseline`` (the unhooked answers, same order), degeneracy the baseline answer already
+    has is not counted against the steered answer (see the module docstring).
+    """
+    from steering_core.errors import InvalidParameterError
+
+    if len(questions) != len(answers):
         raise InvalidParameterError("answers", f"{len(questions)} answers (one per question)", len(answers))
-    return GuardResult(tuple(check_answer(q, a) for q, a in zip(questions, answers, strict=True)))
+    if baseline is not None and len(baseline) != len(answers):
+        raise InvalidParameterError("baseline", f"{len(answers)} answers (one per question)", len(baseline))
+    checks = tuple(check_answer(q, a) for q, a in zip(questions, answers, strict=True))
+    inherited = tuple(degeneracy(b) is not None for b in baseline) if baseline is not None else ()
+    return GuardResult(checks, inherited)

@@ -110,3 +110,17 @@ def test_sign_test() -> None:
     assert p == pytest.approx(5 / 16)
     assert sign_test([1, 1], [1, 1], 1) == (0, 0, 1.0)
     assert math.isclose(sign_test([0] * 8, [1] * 8, 1)[2], 1 / 256)
+
+
+def test_guard_does_not_blame_steering_for_baseline_degeneracy() -> None:
+    qs = ["Why is the sky blue?"] * 4
+    good = "Sunlight scatters off air molecules, and blue light scatters most, so the sky looks blue."
+    looping = "the sky is blue because the sky is blue because the sky is blue " * 3
+    steered = [good, good, good, looping]
+    assert not guard(qs, steered).passed  # judged alone: one degenerate answer
+    same_loop = guard(qs, steered, baseline=[good, good, good, looping])
+    assert same_loop.passed and same_loop.n_degenerate == 0 and same_loop.n_degenerate_in_baseline == 1
+    new_loop = guard(qs, steered, baseline=[good] * 4)
+    assert not new_loop.passed and new_loop.n_degenerate == 1
+    with pytest.raises(InvalidParameterError, match="baseline"):
+        guard(qs, steered, baseline=[good])
