@@ -78,9 +78,12 @@ def recorded_parts(options: ReportOptions, data: ReportData) -> None:
     if raw is not None:
         data.behaviour = sources.behaviour_parts(raw)
         data.set_note("behaviour", f"behaviour report {behaviour_path}")
-        if data.behaviour["lens"] is not None:
-            data.lens = data.behaviour["lens"]
-            data.set_note("lens", f"recorded: {behaviour_path} (lens)")
+        lens = next((x for x in data.behaviour["lens_by_style"] if x.get("style") == options.style), None)
+        if lens is None and (data.behaviour["lens"] or {}).get("style") in (None, options.style):
+            lens = data.behaviour["lens"]
+        if lens is not None:
+            data.lens = lens
+            data.set_note("lens", f"recorded: {behaviour_path} (lens, style {lens.get('style')})")
         picked = _pick_sweep(data.behaviour["sweeps"], options.style)
         if picked is not None:
             data.sweep = picked

@@ -173,11 +173,13 @@ def behaviour_parts(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidParameterError("behaviour", "a JSON object (the behaviour report)", type(data).__name__)
     lens = data.get("lens")
+    by_style = data.get("lens_by_style")
     sweeps = data.get("sweeps")
     contracts = data.get("contracts")
     parity = data.get("parity")
     return {
         "lens": lens if isinstance(lens, dict) else None,
+        "lens_by_style": [x for x in by_style if isinstance(x, dict)] if isinstance(by_style, list) else [],
         "sweeps": [s for s in sweeps if isinstance(s, dict)] if isinstance(sweeps, list) else [],
         "contracts": [c for c in contracts if isinstance(c, dict)] if isinstance(contracts, list) else [],
         "parity": [p for p in parity if isinstance(p, dict)] if isinstance(parity, list) else [],
