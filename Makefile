@@ -65,13 +65,13 @@ test: model browser lean lint typecheck
 test-all: PYTEST_SELECT :=
 test-all: test
 
-# The full behavioural run (~40 min on 2 cores): the four style contracts with their negative
+# The full behavioural run (~25 min on 2 cores): the four style contracts with their negative
 # controls, prompt-level control versus injection, and the lens bleed table.
 # Writes out/behaviour/behaviour.json and behaviour.md, and prints the markdown.
 behaviour: model
 	$(STEER) behaviour run --out out/behaviour
 
-# Re-choose each style's (layer, alpha) on the calibration questions (~30 min); rewrites
+# Re-choose each style's (layer, alpha) on the calibration questions (~5 min); rewrites
 # spec/behaviour/calibration.json, which the contracts read.
 calibrate: model
 	$(STEER) behaviour calibrate
