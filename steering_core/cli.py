@@ -29,7 +29,6 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from pathlib import Path
 from typing import Any
 
 from steering_core.argtypes import comma_floats as _floats
@@ -266,20 +265,9 @@ def cmd_spec(args: argparse.Namespace) -> int:
 
 
 def _write_json(path: str, data: dict[str, Any]) -> None:
-    import os
-    import tempfile
+    from steering_core.atomic import write_text_atomic
 
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    target = write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {target}", file=sys.stderr)
 
 
@@ -360,7 +348,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``steer`` console script."""
-    parser = build_parser()
+    return run_parser(build_parser(), argv)
+
+
+def run_parser(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen subcommand; our own errors print one line and exit 2."""
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
 DEFAULT_STYLE = "terse"
@@ -28,18 +25,10 @@ def _say(message: str) -> None:
 
 
 def _write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temporary file in the same folder, then rename)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    _say(f"wrote {target}")
+    """Write ``text`` to ``path`` atomically and say so."""
+    from steering_core.atomic import write_text_atomic
+
+    _say(f"wrote {write_text_atomic(path, text)}")
 
 
 def cmd_lens(args: argparse.Namespace) -> int:

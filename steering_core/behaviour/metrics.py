@@ -22,7 +22,7 @@ METRICS_VERSION = "style-metrics-v1"
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
-def _vocabulary(text: str) -> frozenset[str]:
+def vocabulary(text: str) -> frozenset[str]:
     """The space-separated words of ``text`` as a set."""
     return frozenset(text.split())
 
@@ -31,16 +31,16 @@ def _vocabulary(text: str) -> frozenset[str]:
 CONTRACTION_RE = re.compile(
     r"^(?:[a-z]+['’](?:t|re|ve|ll|d|m)|(?:it|that|there|here|what|he|she|let|who|where|how)['’]s)$"
 )
-FIRST_SECOND_PERSON = _vocabulary("i me my mine myself we us our ours ourselves you your yours yourself yourselves")
-SLANG = _vocabulary(
+FIRST_SECOND_PERSON = vocabulary("i me my mine myself we us our ours ourselves you your yours yourself yourselves")
+SLANG = vocabulary(
     "gonna wanna gotta kinda sorta yeah yep nope hey cool awesome stuff guys folks ok okay lol btw "
     "basically totally super pretty dude tons bunch"
 )
-HEDGES = _vocabulary(
+HEDGES = vocabulary(
     "maybe perhaps possibly probably might could likely unlikely seems seem apparently arguably "
     "somewhat generally typically usually often sometimes roughly approximately"
 )
-ENTHUSIASM = _vocabulary(
+ENTHUSIASM = vocabulary(
     "great amazing awesome exciting excited fantastic wonderful love lovely happy glad delighted "
     "absolutely incredible incredibly brilliant thrilled enjoy fun marvelous terrific superb "
     "wow remarkable beautiful"

@@ -27,12 +27,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from steering_core.behaviour.metrics import _vocabulary
+from steering_core.behaviour.metrics import vocabulary
 from steering_core.text import degeneracy, words
 
 STEM_LENGTH = 5
 MIN_ON_TOPIC_SHARE = 0.75
-STOPWORDS = _vocabulary(
+STOPWORDS = vocabulary(
     "a an and are as at be been being but by can could did do does doing for from had has have how "
     "i if in into is it its of on or our so than that the their them then there these they this "
     "those to was we were what when where which while who whom why will with would you your "

@@ -14,13 +14,12 @@ check of ``steer cprr check``; outside a git checkout they return nothing.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from steering_core.atomic import write_text_atomic
 from steering_core.cprr.errors import AppendOnlyError, EntryError, UnknownConjectureError
 from steering_core.cprr.lifecycle import Entry
 from steering_core.cprr.schema import REPO_ROOT
@@ -136,16 +135,7 @@ def write_entry(entry: Entry, directory: Path | str | None = None, check: bool =
             problems = append_only_problems(old, entry)
             if problems:
                 raise AppendOnlyError(entry_id, problems)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{entry_id}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(dumps(entry))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_text_atomic(path, dumps(entry))
 
 
 # --------------------------------------------------------------------------- git

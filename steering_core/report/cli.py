@@ -23,7 +23,6 @@ from typing import Any
 
 from steering_core.argtypes import comma_floats as _floats
 from steering_core.argtypes import comma_ints as _ints
-from steering_core.errors import InvalidParameterError, SteeringError
 
 
 def _say(message: str) -> None:
@@ -172,13 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``report`` or ``plot`` standalone; our own errors print one line and exit 2."""
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args))
-    except (SteeringError, InvalidParameterError) as error:
-        print(f"steer: error: {error}", file=sys.stderr)
-        return 2
+    """Run ``report`` or ``plot`` standalone (same error handling as ``steer``)."""
+    from steering_core.cli import run_parser
+
+    return run_parser(build_parser(), argv)
 
 
 if __name__ == "__main__":
