@@ -195,16 +195,15 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from steering_core.diagnose import residual_norms
+    from steering_core.execute.cli import open_execution
+    from steering_core.execute.grids import sweep_grid
     from steering_core.prompt_sets import prompt_set
-    from steering_core.sweep import SweepCell, alpha_sweep
+    from steering_core.sweep import SweepCell
 
     lm = _load(args)
     vector = _extract(lm, args, args.layers)
     prompts = prompt_set(args.prompt_set)[: args.n_prompts]
     norms = residual_norms(lm.model, lm.tokenizer, prompt_set(args.prompt_set), args.layers)
-    n_gen = len(args.layers) * sum(1 for a in args.alphas if a != 0) + 1
-    batches = -(-len(prompts) // 8)
-    show = not args.no_progress
 
     def report(cell: SweepCell) -> None:
         print(
@@ -213,22 +212,27 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    print(f"model: {lm.name}   style: {args.style}   prompts: {len(prompts)}   max new tokens: {args.max_new_tokens}")
-    print(f"{'layer':>5} {'alpha':>7} {'ratio':>7} {'words':>7} {'same':>5} {'degen':>5} {'phase':>10}")
-    print("(same: answers identical to the baseline; degen: degenerate answers; out of the prompt count)")
-    with _progress(n_gen * batches * args.max_new_tokens, "sweep", show) as bar:
-        result = alpha_sweep(
-            lm.model,
-            lm.tokenizer,
+    def say(message: str) -> None:
+        print(f"[steer] {message}", file=sys.stderr, flush=True)
+
+    with open_execution(args, [lm], say) as execution:
+        result = sweep_grid(
+            execution,
+            lm,
             vector,
             args.layers,
             args.alphas,
             prompts,
             norms,
             args.max_new_tokens,
-            on_cell=report,
-            on_step=_step(bar),
+            positions=args.positions,
         )
+        workers = execution.executor.workers
+    print(f"model: {lm.name}   style: {args.style}   prompts: {len(prompts)}   max new tokens: {args.max_new_tokens}")
+    print(f"{'layer':>5} {'alpha':>7} {'ratio':>7} {'words':>7} {'same':>5} {'degen':>5} {'phase':>10}")
+    print("(same: answers identical to the baseline; degen: degenerate answers; out of the prompt count)")
+    for cell in result.cells:
+        report(cell)
     print(f"baseline mean words: {result.baseline_mean_words:.1f}")
     for t in result.thresholds():
         print(
@@ -236,7 +240,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             f"collapse from {t.collapse_min}"
         )
     if args.json:
-        _write_json(args.json, {"model": lm.name, **result.to_dict()})
+        execution_info = {"executor": args.executor, "workers": workers, "records": args.records}
+        _write_json(args.json, {"model": lm.name, **result.to_dict(), "execution": execution_info})
     return 0
 
 
@@ -308,8 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompt-set", default="neutral-questions-v1")
     p.add_argument("--n-prompts", type=int, default=8)
     p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--positions", choices=["all", "prompt", "generated"], default="all")
     p.add_argument("--json", default="out/sweep.json")
     p.add_argument("--no-progress", action="store_true")
+    from steering_core.execute.options import add_executor_args
+
+    add_executor_args(p)
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("fold", help="export steered weights (alpha*v folded into biases) as a normal model folder")

@@ -119,6 +119,28 @@ def classify(baseline: Sequence[str], steered: Sequence[str]) -> tuple[Phase, in
     return "effective", n_degenerate, n_identical
 
 
+def sweep_cell(
+    layer: int,
+    alpha: float,
+    vector_norm: float,
+    median_norm: float,
+    baseline: Sequence[str],
+    answers: Sequence[str],
+) -> SweepCell:
+    """The :class:`SweepCell` of ``answers`` steered at ``(layer, alpha)``, judged against ``baseline``."""
+    phase, n_deg, n_same = classify(baseline, answers)
+    return SweepCell(
+        layer,
+        alpha,
+        perturbation_ratio(alpha, vector_norm, median_norm),
+        sum(word_count(a) for a in answers) / len(answers),
+        n_deg,
+        n_same,
+        phase,
+        list(answers),
+    )
+
+
 def alpha_sweep(
     model: nn.Module,
     tokenizer: Any,
@@ -132,7 +154,11 @@ def alpha_sweep(
     on_cell: Callable[[SweepCell], None] | None = None,
     on_step: Callable[[int], None] | None = None,
 ) -> SweepResult:
-    """Run the sweep (``len(layers) * len(alphas) + 1`` generations of the prompt set)."""
+    """Run the sweep (``len(layers) * len(alphas) + 1`` generations of the prompt set).
+
+    In-process and sequential; :func:`steering_core.execute.grids.sweep_grid` runs the same
+    grid as cells on any executor (local or Ray) and gives the same result.
+    """
     median = {n.layer: n.median_norm for n in norms}
     baseline = generate(model, tokenizer, prompts, max_new_tokens, batch_size=batch_size, on_step=on_step)
     cells: list[SweepCell] = []
@@ -146,17 +172,7 @@ def alpha_sweep(
                     answers = generate(
                         model, tokenizer, prompts, max_new_tokens, batch_size=batch_size, on_step=on_step
                     )
-            phase, n_deg, n_same = classify(baseline, answers)
-            cell = SweepCell(
-                layer,
-                alpha,
-                perturbation_ratio(alpha, vnorm, median[layer]),
-                sum(word_count(a) for a in answers) / len(answers),
-                n_deg,
-                n_same,
-                phase,
-                answers,
-            )
+            cell = sweep_cell(layer, alpha, vnorm, median[layer], baseline, answers)
             cells.append(cell)
             if on_cell is not None:
                 on_cell(cell)
