@@ -12,7 +12,8 @@ from steering_core.errors import SteeringError
 from steering_core.extract import extract
 from steering_core.generate import generate, steered_generate
 from steering_core.models import LoadedModel, load_model
-from steering_core.steer import steer
+from steering_core.plan import Term
+from steering_core.steer import steer, steer_rows
 from steering_core.styles import ContrastPair, Style, get_style, make_style
 from steering_core.sweep import alpha_sweep
 from steering_core.vector import Recipe, SteeringVector
@@ -23,6 +24,7 @@ __all__ = [
     "Recipe",
     "SteeringError",
     "SteeringVector",
+    "Term",
     "Style",
     "alpha_sweep",
     "diagnose",
@@ -33,5 +35,6 @@ __all__ = [
     "make_style",
     "residual_norms",
     "steer",
+    "steer_rows",
     "steered_generate",
 ]

@@ -78,6 +78,15 @@ class HookLeakError(SteeringError, RuntimeError):
     """Hooks remained on a model after a steering context exited (a bug, never expected)."""
 
 
+class ConcurrentSteeringError(SteeringError, RuntimeError):
+    """Steering on a shared model would be silently mixed across threads, so it is refused.
+
+    Hook-mode steering is isolated per execution context (thread / asyncio task); this is raised
+    where isolation is impossible, e.g. ``mode="folded"`` (rewritten weights) while another
+    thread steers the same model.
+    """
+
+
 class UnsafeAlphaError(InvalidParameterError):
     """``|alpha|`` exceeds the safe maximum ``rho * ||h|| / ||v||`` while safe mode is on."""
 

@@ -1,16 +1,34 @@
 """Steer a model: add ``alpha * v`` to decoder-layer outputs inside a context manager.
 
-Contract of :func:`steer`:
+Two entry points share one mechanism (:mod:`steering_core.dispatch`):
+
+* :func:`steer` steers every row of every forward pass with one ``(vector, alpha, layers,
+  positions)`` term: the special case of :func:`steer_rows` where every row has the same plan.
+* :func:`steer_rows` steers each batch row with its own plan (:mod:`steering_core.plan`): a list
+  of terms per row that add up in order, or None for a row that is left exactly as it is.
+
+Contract of :func:`steer` (and, per row, of :func:`steer_rows`):
 
 * Pre: ``alpha`` finite; every vector finite with the model's hidden width; every layer in
   ``[0, num_layers)``; ``positions`` one of ``all``, ``prompt``, ``generated``; the delta
   ``alpha * v`` representable in the model's dtype.
 * During: each forward pass adds ``alpha * v[layer]`` to the output of each steered layer at
-  exactly the positions named by ``positions`` and never at padding. Positions that are not
-  steered keep their bits (``torch.where``, not ``h + 0``).
-* ``alpha == 0`` installs nothing at all: the model is the unhooked model, bit for bit.
+  exactly the positions named by ``positions`` and never at padding. Positions (and rows) that
+  are not steered keep their bits (``torch.where``, not ``h + 0``).
+* ``alpha == 0`` installs nothing at all: the model is the unhooked model, bit for bit. A
+  :func:`steer_rows` row without a plan keeps its bits the same way.
 * Post (normal exit or exception): every hook this context installed is removed, in
-  ``finally``; the model's hook dictionaries equal their state on entry.
+  ``finally``, unless another active context still needs it; the model's hook dictionaries
+  equal their state on entry once every context has exited.
+
+Threading rule. Steering belongs to the execution context (thread, or asyncio task) that
+entered it. A forward pass is steered only by the contexts entered in the thread that runs it:
+two threads steering one model object each get exactly their own steering, and a thread that
+entered none runs the model unsteered, bit for bit. A worker thread does not inherit its
+parent's steering (run it under ``contextvars.copy_context().run`` to share it). ``mode="folded"``
+rewrites weights and therefore takes the model exclusively: combining it with steering from
+another thread raises :class:`~steering_core.errors.ConcurrentSteeringError`. See
+:mod:`steering_core.dispatch`.
 
 Position bookkeeping. A forward pre-hook on the base model (the module that owns the decoder
 layers) reads the current call's token count ``S``, the cache length and the 2-D attention
@@ -29,167 +47,35 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from torch import nn
-from torch.utils.hooks import RemovableHandle
 
-from steering_core.errors import HookLeakError, InvalidParameterError, SteeringError, UnsupportedModelError
-from steering_core.layers import check_layer, join_output, locate, model_device, model_dtype, split_output
+from steering_core.dispatch import Frame, Op, activate, check_removed
+from steering_core.errors import InvalidParameterError
+from steering_core.layers import check_layer, locate, model_device, model_dtype
 from steering_core.ops import check_finite_scalar, check_vector, steering_delta
+from steering_core.plan import POSITIONS, CompiledPlan, Positions, Term, compile_plan
 from steering_core.vector import SteeringVector
 
-Positions = Literal["all", "prompt", "generated"]
-POSITIONS: tuple[str, ...] = ("all", "prompt", "generated")
 Mode = Literal["hook", "folded"]
 MODES: tuple[str, ...] = ("hook", "folded")
+RowPlan = Sequence[Term] | CompiledPlan
 
-
-@dataclass
-class _StepState:
-    """What the base-model pre-hook learnt about the current forward call."""
-
-    positions: str
-    valid: bool = False
-    prompt_len: int | None = None
-    last_ids: torch.Tensor | None = None
-    # (batch, seq) bool mask of positions to steer; None means "every position".
-    mask: torch.Tensor | None = None
-    calls: int = 0
-
-
-def _chunk_tensor(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[torch.Tensor | None, torch.Tensor]:
-    ids = kwargs.get("input_ids")
-    if ids is None and args and isinstance(args[0], torch.Tensor):
-        ids = args[0]
-    embeds = kwargs.get("inputs_embeds")
-    if ids is not None:
-        return ids, ids
-    if isinstance(embeds, torch.Tensor):
-        return None, embeds
-    raise UnsupportedModelError("steer: the base model was called without input_ids or inputs_embeds")
-
-
-def _past_length(kwargs: dict[str, Any]) -> int:
-    cache_position = kwargs.get("cache_position")
-    if isinstance(cache_position, torch.Tensor) and cache_position.numel() > 0:
-        return int(cache_position.reshape(-1)[0])
-    for key in ("cache", "past_key_values"):
-        cache = kwargs.get(key)
-        if cache is None:
-            continue
-        getter = getattr(cache, "get_seq_length", None)
-        if callable(getter):
-            return int(getter())
-        if isinstance(cache, (tuple, list)) and cache and isinstance(cache[0], (tuple, list)) and cache[0]:
-            return int(cache[0][0].shape[-2])  # legacy tuple cache: (batch, heads, seq, dim)
-    return 0
-
-
-def _padding(kwargs: dict[str, Any], batch: int, seq: int, past: int) -> torch.Tensor | None:
-    """(batch, seq) bool mask of padding in the current chunk, or None when there is none."""
-    mask = kwargs.get("attention_mask")
-    if isinstance(mask, dict):
-        mask = mask.get("full_attention", next(iter(mask.values()), None))
-    if mask is None:
-        return None
-    if not isinstance(mask, torch.Tensor):
-        raise UnsupportedModelError(f"steer: unsupported attention_mask of type {type(mask).__name__}")
-    if mask.dim() == 2:
-        if mask.shape[1] < seq:
-            raise UnsupportedModelError(f"steer: attention_mask of shape {tuple(mask.shape)} for {seq} tokens")
-        pad = mask[:, -seq:] == 0
-    elif mask.dim() == 4:
-        # (batch, 1, query, key): a query is padding when it may not attend to itself.
-        rows = torch.arange(seq, device=mask.device)
-        diag = mask[:, 0, rows, past + rows] if mask.shape[-1] >= past + seq else mask[:, 0, rows, rows]
-        pad = ~diag if diag.dtype == torch.bool else diag < -1.0
-    else:
-        raise UnsupportedModelError(f"steer: attention_mask with {mask.dim()} dims is not supported")
-    if pad.shape[0] != batch:
-        pad = pad.expand(batch, -1)
-    return pad if bool(pad.any()) else None
-
-
-def _make_pre_hook(state: _StepState) -> Any:
-    def pre_hook(_module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        ids, chunk = _chunk_tensor(args, kwargs)
-        batch, seq = int(chunk.shape[0]), int(chunk.shape[1])
-        past = _past_length(kwargs)
-        continuation = past > 0 and state.prompt_len is not None
-        if past == 0 and ids is not None and state.last_ids is not None:
-            prev = state.last_ids
-            # No cache: generate() re-feeds the whole sequence with new tokens appended.
-            continuation = (
-                prev.shape[0] == batch
-                and prev.shape[1] < seq
-                and prev.device == ids.device
-                and bool(torch.equal(ids[:, : prev.shape[1]], prev))
-            )
-        if past > 0 and state.prompt_len is None:
-            # Entered mid-generation: what is already cached counts as the prompt.
-            state.prompt_len = past
-            continuation = True
-        if not continuation:
-            state.prompt_len = past + seq
-        state.last_ids = ids.detach() if (ids is not None and past == 0) else None
-        pad = _padding(kwargs, batch, seq, past)
-        if state.positions == "all":
-            steer_mask = None if pad is None else ~pad
-        else:
-            assert state.prompt_len is not None
-            absolute = past + torch.arange(seq, device=chunk.device)
-            in_prompt = (absolute < state.prompt_len).unsqueeze(0).expand(batch, seq)
-            steer_mask = in_prompt if state.positions == "prompt" else ~in_prompt
-            if pad is not None:
-                steer_mask = steer_mask & ~pad
-        state.mask = steer_mask
-        state.valid = True
-        state.calls += 1
-
-    return pre_hook
-
-
-def _make_post_hook(state: _StepState) -> Any:
-    def post_hook(_module: nn.Module, _args: tuple[Any, ...], _kwargs: dict[str, Any], _output: Any) -> None:
-        state.valid = False
-        state.mask = None
-
-    return post_hook
-
-
-def _make_layer_hook(state: _StepState, vector: torch.Tensor, alpha: float, delta: torch.Tensor) -> Any:
-    cache: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {(delta.dtype, delta.device): delta}
-
-    def layer_hook(_module: nn.Module, _args: tuple[Any, ...], output: Any) -> Any:
-        hidden, rest = split_output(output)
-        key = (hidden.dtype, hidden.device)
-        step = cache.get(key)
-        if step is None:
-            # A residual in another dtype/device than the parameters (autocast, sharding):
-            # round alpha * v once, straight into that dtype.
-            step = steering_delta(vector, alpha, hidden.dtype, hidden.device)
-            cache[key] = step
-        if not state.valid:
-            if state.positions != "all":
-                raise SteeringError(
-                    f"steer: positions={state.positions!r} needs the model's own forward; "
-                    "a decoder layer was called directly"
-                )
-            return join_output(hidden + step, rest)
-        mask = state.mask
-        if mask is None:
-            return join_output(hidden + step, rest)
-        if mask.shape != hidden.shape[:2]:
-            raise UnsupportedModelError(
-                f"steer: position mask {tuple(mask.shape)} does not match hidden state {tuple(hidden.shape)}"
-            )
-        if not bool(mask.any()):
-            return None  # keep the layer's own output object untouched
-        return join_output(torch.where(mask.unsqueeze(-1), hidden + step, hidden), rest)
-
-    return layer_hook
+__all__ = [
+    "MODES",
+    "POSITIONS",
+    "Mode",
+    "Positions",
+    "RowPlan",
+    "RowSteeringHandle",
+    "SteeringHandle",
+    "hook_snapshot",
+    "steer",
+    "steer_rows",
+    "steered_layers",
+]
 
 
 @dataclass
@@ -201,12 +87,31 @@ class SteeringHandle:
     positions: str
     installed: bool
     deltas: dict[int, torch.Tensor] = field(default_factory=dict)
-    _state: _StepState | None = None
+    _frame: Frame | None = None
 
     @property
     def forward_calls(self) -> int:
         """How many forward passes of the base model ran while steering (0 when α = 0)."""
-        return self._state.calls if self._state is not None else 0
+        return self._frame.calls if self._frame is not None else 0
+
+
+@dataclass
+class RowSteeringHandle:
+    """What :func:`steer_rows` yields: the compiled plan of each row and the live state."""
+
+    plans: list[CompiledPlan | None]
+    installed: bool
+    _frame: Frame | None = None
+
+    @property
+    def layers(self) -> list[int]:
+        """Every layer some row steers."""
+        return sorted({layer for p in self.plans if p is not None for layer in p.layers})
+
+    @property
+    def forward_calls(self) -> int:
+        """How many forward passes of the base model ran while steering (0 when nothing is steered)."""
+        return self._frame.calls if self._frame is not None else 0
 
 
 def _resolve(
@@ -288,6 +193,8 @@ def steer(
     Raises:
         NonFiniteError, WidthMismatchError, LayerOutOfRangeError, InvalidParameterError,
         DtypeMismatchError: bad input, before anything is installed.
+        ConcurrentSteeringError: ``mode="folded"`` while another thread steers the model, or
+            any mode while another thread holds it folded.
     """
     alpha = check_finite_scalar(alpha, "alpha")
     if positions not in POSITIONS:
@@ -301,10 +208,10 @@ def steer(
     resolved = _resolve(model, vector, layers)
     dtype, device = model_dtype(model), model_device(model)
     deltas = {layer: steering_delta(v, alpha, dtype, device) for layer, v in resolved.items()}
+    base, blocks = locate(model)
     if mode == "folded":
         from steering_core.fold import foldable_linear
 
-        _, blocks = locate(model)
         for layer in deltas:
             foldable_linear(blocks[layer], layer)  # refuse before anything changes, even for alpha = 0
     if alpha == 0.0:
@@ -313,42 +220,94 @@ def steer(
     if mode == "folded":
         from steering_core.fold import folded
 
-        with folded(model, deltas):
+        with activate(Frame(base, blocks, {}, folded=True)), folded(model, deltas):
             yield SteeringHandle(sorted(deltas), alpha, positions, installed=True, deltas=deltas)
         return
-    base, blocks = locate(model)
-    state = _StepState(positions=positions)
-    installed: list[tuple[nn.Module, RemovableHandle]] = []
-    try:
-        installed.append((base, base.register_forward_pre_hook(_make_pre_hook(state), with_kwargs=True)))
-        post = base.register_forward_hook(_make_post_hook(state), with_kwargs=True, always_call=True)
-        installed.append((base, post))
-        for layer, delta in deltas.items():
-            hook = _make_layer_hook(state, resolved[layer], alpha, delta)
-            installed.append((blocks[layer], blocks[layer].register_forward_hook(hook)))
-        yield SteeringHandle(sorted(deltas), alpha, positions, installed=True, deltas=deltas, _state=state)
-    finally:
-        for _, handle in installed:
-            handle.remove()
-        state.last_ids = None
-        state.mask = None
-        _check_removed(installed)
+    ops = {layer: [Op(delta, (resolved[layer],), (alpha,), positions)] for layer, delta in deltas.items()}
+    with activate(Frame(base, blocks, ops)) as frame:
+        yield SteeringHandle(sorted(deltas), alpha, positions, installed=True, deltas=deltas, _frame=frame)
 
 
-def _check_removed(installed: Sequence[tuple[nn.Module, RemovableHandle]]) -> None:
-    """Postcondition: none of the hooks a context installed is still registered.
+def _row_ops(plans: Sequence[CompiledPlan | None]) -> dict[int, list[Op]]:
+    """Per layer, the ops of a per-row frame: slot ``k`` holds the ``k``-th term of each row there."""
+    rows = len(plans)
+    per_layer: dict[int, list[list[tuple[torch.Tensor, torch.Tensor, float, str]]]] = {}
+    for plan in plans:
+        if plan is None:
+            continue
+        for term in plan.terms:
+            for layer in term.deltas:
+                per_layer.setdefault(layer, [[] for _ in range(rows)])
+    for row, plan in enumerate(plans):
+        if plan is None:
+            continue
+        for term in plan.terms:
+            for layer, delta in term.deltas.items():
+                per_layer[layer][row].append((delta, term.vectors[layer], term.alpha, term.positions))
+    ops: dict[int, list[Op]] = {}
+    for layer in sorted(per_layer):
+        by_row = per_layer[layer]
+        slots = max(len(r) for r in by_row)
+        layer_ops: list[Op] = []
+        for k in range(slots):
+            present = [r[k] if k < len(r) else None for r in by_row]
+            sample = next(p for p in present if p is not None)[0]
+            zero = torch.zeros_like(sample)
+            layer_ops.append(
+                Op(
+                    torch.stack([zero if p is None else p[0] for p in present]),
+                    tuple(None if p is None else p[1] for p in present),
+                    tuple(0.0 if p is None else p[2] for p in present),
+                    tuple(None if p is None else p[3] for p in present),
+                    rows=rows,
+                )
+            )
+        ops[layer] = layer_ops
+    return ops
 
-    Hooks the caller added inside the block are theirs and are left alone.
+
+@contextmanager
+def steer_rows(model: nn.Module, plans: Sequence[RowPlan | None]) -> Iterator[RowSteeringHandle]:
+    """Steer each batch row with its own plan inside a ``with`` block.
+
+    Every forward pass of the base model inside the block must have ``len(plans)`` rows; row
+    ``r`` is steered by ``plans[r]`` (terms add up in order, as nested :func:`steer` contexts
+    do) and a row whose plan is None (or empty) keeps its bits. Left padding, the KV cache and
+    ``positions`` work per row exactly as in :func:`steer`, so a row steered here equals the same
+    row under :func:`steer` with its plan's terms.
+
+    Args:
+        model: a Hugging Face causal LM (or its base model) with a supported layout.
+        plans: one entry per batch row: a sequence of :class:`~steering_core.plan.Term`, a
+            :class:`~steering_core.plan.CompiledPlan` (compiled for this model), or None.
+
+    Yields:
+        A :class:`RowSteeringHandle`.
+
+    Raises:
+        InvalidParameterError (and its subclasses): bad plans, naming ``plans[r][k].<field>``,
+            before anything is installed; during the block, a forward pass whose batch is not
+            ``len(plans)``.
+        ConcurrentSteeringError: another thread holds the model folded.
     """
-    for module, handle in installed:
-        for attr in (
-            "_forward_hooks",
-            "_forward_pre_hooks",
-            "_forward_hooks_with_kwargs",
-            "_forward_hooks_always_called",
-        ):
-            if handle.id in getattr(module, attr, {}):
-                raise HookLeakError(f"steer: hook {handle.id} is still on {type(module).__name__}.{attr} after exit")
+    if isinstance(plans, (str, bytes)) or not isinstance(plans, Sequence):
+        raise InvalidParameterError("plans", "a sequence with one plan (or None) per batch row", type(plans).__name__)
+    if not plans:
+        raise InvalidParameterError("plans", "at least one row", "an empty sequence")
+    compiled = [None if p is None else compile_plan(model, p, f"plans[{r}]") for r, p in enumerate(plans)]
+    compiled = [None if p is None or p.empty else p for p in compiled]
+    ops = _row_ops(compiled)
+    if not ops:
+        yield RowSteeringHandle(compiled, installed=False)
+        return
+    base, blocks = locate(model)
+    with activate(Frame(base, blocks, ops, rows=len(compiled))) as frame:
+        yield RowSteeringHandle(compiled, installed=True, _frame=frame)
+
+
+def _check_removed(installed: Sequence[tuple[nn.Module, object]]) -> None:
+    """Postcondition: none of the given hooks is still registered (kept for callers of the old name)."""
+    check_removed(installed)  # type: ignore[arg-type]
 
 
 def steered_layers(handle: SteeringHandle) -> Sequence[int]:
