@@ -24,7 +24,7 @@ _DECL = re.compile(
     r"^\s*(?:@\[[^\]]*\]\s*)?(?:(?:private|protected|noncomputable|nonrec)\s+)*(theorem|lemma)\s+([^\s:({\[]+)",
     re.MULTILINE,
 )
-_NAMESPACE = re.compile(r"^\s*(namespace|end|section|noncomputable\s+section)\b\s*([^\s]*)", re.MULTILINE)
+_NAMESPACE = re.compile(r"^[ \t]*(namespace|end|section|noncomputable[ \t]+section)\b[ \t]*([^\s]*)", re.MULTILINE)
 
 
 @dataclass
