@@ -67,12 +67,32 @@ _DTYPE_NAMES: dict[torch.dtype, str] = {
 }
 
 
+MAX_GGUF_KV_PAIRS = 256
+"""Default upper bound on a GGUF's metadata key/value pairs (a control vector has about five)."""
+MAX_GGUF_ARRAY_ITEMS = 4096
+"""Default upper bound on the elements of all GGUF metadata arrays together (a control vector has none)."""
+MAX_GGUF_TENSORS = 1024
+"""Default upper bound on a GGUF's tensor count (one direction per decoder layer)."""
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Size limits enforced on read (bytes)."""
+    """Limits enforced on read, before anything they bound is allocated or iterated.
+
+    Attributes:
+        max_file_bytes: a file's size in bytes.
+        max_header_bytes: the safetensors header (which holds the certificate) in bytes; also
+            the longest string a GGUF may hold (the embedded certificate is one).
+        max_gguf_kv_pairs: key/value pairs in a GGUF header.
+        max_gguf_array_items: elements of all GGUF metadata arrays, summed over the file.
+        max_gguf_tensors: tensors declared in a GGUF.
+    """
 
     max_file_bytes: int = MAX_FILE_BYTES
     max_header_bytes: int = MAX_HEADER_BYTES
+    max_gguf_kv_pairs: int = MAX_GGUF_KV_PAIRS
+    max_gguf_array_items: int = MAX_GGUF_ARRAY_ITEMS
+    max_gguf_tensors: int = MAX_GGUF_TENSORS
 
 
 DEFAULT_LIMITS = Limits()

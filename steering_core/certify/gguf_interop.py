@@ -39,6 +39,7 @@ from steering_core.certify.canonical import canonical_json, parse_canonical
 from steering_core.certify.certificate import CertifiedVector
 from steering_core.certify.errors import CertificateError, GgufFormatError, NonFiniteTensorError, SizeLimitError
 from steering_core.certify.fileformat import DEFAULT_LIMITS, Limits
+from steering_core.certify.gguf_header import GGML_F32, f32_tensor_bytes, parse_header
 from steering_core.vector import SteeringVector
 
 ARCHITECTURE = "controlvector"
@@ -167,68 +168,79 @@ class ControlVectorFile:
         }
 
 
-def _string_field(reader: Any, key: str) -> str | None:
-    field = reader.get_field(key)
-    if field is None:
+def _string_field(metadata: dict[str, Any], key: str) -> str | None:
+    if key not in metadata:
         return None
-    try:
-        value = field.contents()
-    except Exception:
-        raise GgufFormatError("gguf.metadata", f"key {key!r} is not readable") from None
+    value = metadata[key]
     if not isinstance(value, str):
         raise GgufFormatError("gguf.metadata", f"key {key!r} is not a string")
     return value
 
 
-def read_control_vector(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> ControlVectorFile:
-    """Parse a control-vector GGUF strictly (llama.cpp's rules, plus finiteness).
-
-    Raises:
-        SizeLimitError: the file is over ``limits.max_file_bytes``.
-        GgufFormatError: not GGUF, ``general.architecture`` is not ``controlvector``, a tensor
-            that is not ``direction.<n>`` (n >= 1), not F32, not 1-D, or of unequal width.
-        NonFiniteTensorError: NaN/inf in a direction.
-    """
-    import gguf
-
-    target = Path(path)
+def _read_limited(target: Path, limits: Limits) -> bytes:
+    """The file's bytes, refusing (before reading) anything that is not a regular file within the size limit."""
     if not target.is_file():
         raise GgufFormatError("gguf.missing", f"{target} does not exist or is not a regular file")
     size = target.stat().st_size
     if size > limits.max_file_bytes:
         raise SizeLimitError("gguf.size", f"{target} has {size} bytes; the limit is {limits.max_file_bytes} bytes")
-    data = target.read_bytes()
-    try:
-        reader = gguf.GGUFReader(str(target))
-    except Exception as error:
-        raise GgufFormatError("gguf.parse", f"{target} is not a readable GGUF file ({type(error).__name__})") from None
-    arch = _string_field(reader, "general.architecture")
+    with target.open("rb") as handle:
+        data = handle.read(limits.max_file_bytes + 1)
+    if len(data) > limits.max_file_bytes:  # grew while reading
+        raise SizeLimitError("gguf.size", f"{target} exceeds the limit of {limits.max_file_bytes} bytes")
+    return data
+
+
+def read_control_vector(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> ControlVectorFile:
+    """Parse a control-vector GGUF strictly (llama.cpp's rules, plus finiteness), in bounded time and memory.
+
+    The file is read once (at most ``limits.max_file_bytes``) and parsed by
+    :mod:`steering_core.certify.gguf_header`, which checks every count and length in the header
+    against what the file can hold and against ``limits`` before allocating or iterating.
+
+    Raises:
+        SizeLimitError: the file, a count or a string is over ``limits``.
+        GgufFormatError: not GGUF, truncated, a count the file cannot hold,
+            ``general.architecture`` is not ``controlvector``, a tensor that is not
+            ``direction.<n>`` (n >= 1), not F32, not 1-D, or of unequal width.
+        NonFiniteTensorError: NaN/inf in a direction.
+    """
+    target = Path(path)
+    data = _read_limited(target, limits)
+    header = parse_header(data, limits)
+    metadata = header.metadata
+    arch = _string_field(metadata, "general.architecture")
     if arch != ARCHITECTURE:
         raise GgufFormatError(
             "gguf.architecture", f"general.architecture is {arch!r}, expected {ARCHITECTURE!r} (not a control vector)"
         )
-    layer_count_field = reader.get_field(f"{ARCHITECTURE}.layer_count")
-    layer_count = int(layer_count_field.contents()) if layer_count_field is not None else None
+    layer_count_value = metadata.get(f"{ARCHITECTURE}.layer_count")
+    if layer_count_value is not None and (isinstance(layer_count_value, (bool, list, str, float))):
+        raise GgufFormatError("gguf.metadata", f"{ARCHITECTURE}.layer_count is not an integer")
+    layer_count = int(layer_count_value) if layer_count_value is not None else None
     directions: dict[int, torch.Tensor] = {}
     width: int | None = None
-    for tensor in reader.tensors:
-        match = _DIRECTION_RE.match(tensor.name)
+    for info in header.tensors:
+        match = _DIRECTION_RE.match(info.name)
         if match is None:
-            raise GgufFormatError("gguf.tensors", f"tensor {tensor.name!r} is not direction.<n> with n >= 1")
+            raise GgufFormatError("gguf.tensors", f"tensor {info.name!r} is not direction.<n> with n >= 1")
         layer = from_llama_index(int(match.group(1)))
         if layer in directions:
-            raise GgufFormatError("gguf.tensors", f"duplicate tensor {tensor.name!r}")
-        if tensor.tensor_type != gguf.GGMLQuantizationType.F32:
-            raise GgufFormatError("gguf.tensors", f"{tensor.name}: type {tensor.tensor_type.name}, llama.cpp needs F32")
-        values = np.array(tensor.data, dtype=np.float32, copy=True)
-        if values.ndim != 1 or len(tensor.shape) != 1:
-            raise GgufFormatError("gguf.tensors", f"{tensor.name}: shape {tuple(tensor.shape)} is not 1-D")
-        if width is not None and values.shape[0] != width:
-            raise GgufFormatError("gguf.tensors", f"{tensor.name}: width {values.shape[0]} != {width}")
+            raise GgufFormatError("gguf.tensors", f"duplicate tensor {info.name!r}")
+        if info.ggml_type != GGML_F32:
+            type_name = _ggml_type_name(info.ggml_type)
+            raise GgufFormatError("gguf.tensors", f"{info.name}: type {type_name}, llama.cpp needs F32")
+        if len(info.dims) != 1:
+            raise GgufFormatError("gguf.tensors", f"{info.name}: shape {info.dims} is not 1-D")
+        if width is not None and info.dims[0] != width:
+            raise GgufFormatError("gguf.tensors", f"{info.name}: width {info.dims[0]} != {width}")
+        values = np.frombuffer(f32_tensor_bytes(data, header, info), dtype="<f4").astype(np.float32, copy=True)
         width = int(values.shape[0])
+        if width == 0:
+            raise GgufFormatError("gguf.tensors", f"{info.name}: width 0")
         as_tensor = torch.from_numpy(values)
         if not bool(torch.isfinite(as_tensor).all()):
-            raise NonFiniteTensorError("tensors.finite", f"{tensor.name} has NaN/inf entries")
+            raise NonFiniteTensorError("tensors.finite", f"{info.name} has NaN/inf entries")
         directions[layer] = as_tensor
     if not directions:
         raise GgufFormatError("gguf.tensors", "no direction tensors")
@@ -236,11 +248,20 @@ def read_control_vector(path: str | os.PathLike[str], limits: Limits = DEFAULT_L
         raise GgufFormatError("gguf.metadata", f"layer_count {layer_count} but {len(directions)} direction tensors")
     return ControlVectorFile(
         dict(sorted(directions.items())),
-        _string_field(reader, f"{ARCHITECTURE}.model_hint"),
+        _string_field(metadata, f"{ARCHITECTURE}.model_hint"),
         layer_count,
-        _string_field(reader, CERTIFICATE_KEY),
+        _string_field(metadata, CERTIFICATE_KEY),
         hashlib.sha256(data).hexdigest(),
     )
+
+
+def _ggml_type_name(ggml_type: int) -> str:
+    import gguf
+
+    try:
+        return str(gguf.GGMLQuantizationType(ggml_type).name)
+    except ValueError:
+        return f"unknown ({ggml_type})"
 
 
 def import_certified(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> CertifiedVector:
