@@ -10,6 +10,10 @@ non-zero on any gap (a missing link or a failed check):
 * **SMT R**: the z3 proof over the reals (:mod:`~steering_core.formal.smt_real`): ``proved``.
 * **SMT float**: the z3 FP check (:mod:`~steering_core.formal.smt_float32`): ``holds`` or
   ``cex recorded`` when it agrees with the registry (search, replay, bound proofs).
+* In both SMT columns every z3 query runs under a deterministic resource limit (``rlimit``),
+  never a wall-clock timeout (:mod:`~steering_core.formal._smt`). A query z3 leaves undecided
+  within its limit makes the cell ``UNKNOWN (<which query>)``: a gap (non-zero exit), never a
+  pass and never a fail; it is the same on every machine with the same z3 version.
 * **Hypothesis**: the linked test node ids, run with pytest in a subprocess: ``pass n/n``.
 * **contract**: every linked ``module.function:contract`` is attached to that function
   (:func:`contracts.api.attached_contracts`) and, for icontract ones, carries a checker.
@@ -103,6 +107,12 @@ def lean_cell(prop: Property, status: LeanStatus) -> Cell:
 # --------------------------------------------------------------------------- SMT
 
 
+def _undecided(details: Sequence[str]) -> str:
+    """The first undecided sub-query of a check (an ``UNKNOWN`` cell's reason)."""
+    first = next((d for d in details if "unknown" in d), "a query")
+    return f"z3 undecided within its rlimit: {first.split(':', 1)[0]}"
+
+
 def smt_real_cell(prop: Property, run: bool) -> Cell:
     from steering_core.formal import smt_real
 
@@ -112,6 +122,8 @@ def smt_real_cell(prop: Property, run: bool) -> Cell:
     if not run:
         return Cell("skipped")
     result = smt_real.run_check(check_id)
+    if result.status == "unknown":
+        return Cell(f"UNKNOWN ({_undecided(result.details)})", True)
     return Cell(result.status, not result.ok)
 
 
@@ -124,6 +136,8 @@ def smt_float_cell(prop: Property, run: bool) -> Cell:
     if not run:
         return Cell("skipped")
     result = smt_float32.run_check(check_id, prop.float)
+    if result.status == "unknown":
+        return Cell(f"UNKNOWN ({_undecided(result.details)})", True)
     label = "holds" if result.status == "holds" else "cex recorded"
     return Cell(label if result.ok else f"FAILED ({label})", not result.ok)
 
@@ -140,42 +154,79 @@ def node_exists(node_id: str) -> bool:
     return re.search(rf"^\s*def {re.escape(name)}\(", file.read_text(encoding="utf-8"), re.MULTILINE) is not None
 
 
+class PytestRun:
+    """A pytest subprocess over some node ids, started at once and read with :meth:`results`.
+
+    Started before the SMT checks so the two run side by side (``steer spec`` wall time is
+    about the longer of the two instead of their sum); the verdicts do not depend on it.
+    """
+
+    def __init__(self, node_ids: Sequence[str]) -> None:
+        self.node_ids = list(node_ids)
+        self._tmp = tempfile.TemporaryDirectory()
+        self._report = Path(self._tmp.name) / "junit.xml"
+        self._proc: subprocess.Popen[bytes] | None = None
+        if self.node_ids:
+            env = dict(os.environ)
+            env.setdefault("PYTHONHASHSEED", "0")
+            self._proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    f"--junitxml={self._report}",
+                    *self.node_ids,
+                ],
+                cwd=REPO_ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
+
+    def cancel(self) -> None:
+        """Stop pytest (when the caller fails before reading the results) and clean up."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._tmp.cleanup()
+
+    def results(self) -> dict[str, tuple[int, int]]:
+        """Wait for pytest; ``node id -> (passed, total)`` test cases (parametrised cases count
+        towards their node id)."""
+        results: dict[str, tuple[int, int]] = {n: (0, 0) for n in self.node_ids}
+        try:
+            if self._proc is None:
+                return results
+            self._proc.wait()
+            if not self._report.exists():
+                return results
+            root = ET.parse(self._report).getroot()
+        finally:
+            self._tmp.cleanup()
+        by_key = {}
+        for node_id in self.node_ids:
+            path, _, name = node_id.partition("::")
+            by_key[(path[: -len(".py")].replace("/", "."), name)] = node_id
+        for case in root.iter("testcase"):
+            key = (case.get("classname", ""), case.get("name", "").split("[", 1)[0])
+            node = by_key.get(key)
+            if node is None:
+                continue
+            failed = any(child.tag in ("failure", "error", "skipped") for child in case)
+            passed, total = results[node]
+            results[node] = (passed + (0 if failed else 1), total + 1)
+        return results
+
+
 def run_pytest(node_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
     """Run ``node_ids`` with pytest in a subprocess; ``node id -> (passed, total)`` test cases.
 
     Parametrised cases (``test_x[float16]``) count towards their node id.
     """
-    results: dict[str, tuple[int, int]] = {n: (0, 0) for n in node_ids}
-    if not node_ids:
-        return results
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "junit.xml"
-        env = dict(os.environ)
-        env.setdefault("PYTHONHASHSEED", "0")
-        subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", *node_ids],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-            env=env,
-        )
-        if not report.exists():
-            return results
-        root = ET.parse(report).getroot()
-    by_key = {}
-    for node_id in node_ids:
-        path, _, name = node_id.partition("::")
-        by_key[(path[: -len(".py")].replace("/", "."), name)] = node_id
-    for case in root.iter("testcase"):
-        key = (case.get("classname", ""), case.get("name", "").split("[", 1)[0])
-        node = by_key.get(key)
-        if node is None:
-            continue
-        failed = any(child.tag in ("failure", "error", "skipped") for child in case)
-        passed, total = results[node]
-        results[node] = (passed + (0 if failed else 1), total + 1)
-    return results
+    return PytestRun(node_ids).results()
 
 
 def hypothesis_cell(prop: Property, outcomes: dict[str, tuple[int, int]] | None) -> Cell:
@@ -235,17 +286,23 @@ def build_rows(
     """Evaluate every cell of the selected properties (all when ``properties`` is empty)."""
     selected = [p for p in registry.properties if not properties or p.id in properties]
     lean = lean if lean is not None else lean_status()
-    outcomes: dict[str, tuple[int, int]] | None = None
+    pending: PytestRun | None = None
     if run_hypothesis:
         nodes = sorted({n for p in selected for n in p.links["hypothesis"] if node_exists(n)})
-        outcomes = run_pytest(nodes)
+        pending = PytestRun(nodes)  # runs while the SMT checks run below
+    try:
+        smt = {p.id: (smt_real_cell(p, run_smt), smt_float_cell(p, run_smt)) for p in selected}
+    except BaseException:
+        if pending is not None:
+            pending.cancel()
+        raise
+    outcomes = pending.results() if pending is not None else None
     rows: list[Row] = []
     for prop in selected:
         row = Row(prop)
         row.cells = [
             lean_cell(prop, lean),
-            smt_real_cell(prop, run_smt),
-            smt_float_cell(prop, run_smt),
+            *smt[prop.id],
             hypothesis_cell(prop, outcomes),
             contract_cell(prop),
         ]

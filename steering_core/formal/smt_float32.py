@@ -32,7 +32,7 @@ from typing import Any
 import z3
 
 from steering_core.formal import _fp_bounds
-from steering_core.formal._smt import CheckResult, Status, prove
+from steering_core.formal._smt import CheckResult, Status, prove, solve
 from steering_core.formal.bounds import (
     FORMATS,
     K_RATIO_SCALE,
@@ -51,7 +51,21 @@ SORTS: dict[str, Any] = {
 F32, F64 = SORTS["float32"], SORTS["float64"]
 BOUND_DTYPES = ("float32", "float16", "bfloat16", "float64")
 HALF_DTYPES = ("float32", "float16", "bfloat16")
-SEARCH_TIMEOUT_MS = 30_000
+SEARCH_RLIMIT = 100_000_000
+"""Resource limit (z3 rlimit steps) of each counterexample search and of each strategy of it.
+The searches use 0.03-7.3M steps with z3 5.4.1 (fresh context, the strategy of :data:`SEARCH_TACTICS`):
+a margin of over 13x. A search that runs out is reported ``unknown`` (a gap), never a pass or a fail."""
+BIT_BLAST = ("simplify", "fpa2bv", "simplify", "bit-blast", "sat")
+SEARCH_TACTICS: dict[str, tuple[tuple[str, ...] | None, ...]] = {
+    # First strategy that answers wins; the order was chosen by measured rlimit steps, and
+    # every strategy is deterministic, so the verdict does not depend on the machine.
+    "additivity": (BIT_BLAST, None),
+    "composition": (BIT_BLAST, None),
+    "scale": (BIT_BLAST, None),
+    "zero_alpha": (BIT_BLAST, None),
+    "commutation": (None, BIT_BLAST),
+    "step": (None, BIT_BLAST),
+}
 
 # --------------------------------------------------------------------------- FP model
 
@@ -122,16 +136,45 @@ def _normal(*xs: Any) -> Any:
     return z3.And(*[z3.fpIsNormal(x) for x in xs])
 
 
-def _search(constraints: list[Any], names: list[Any]) -> tuple[str, dict[str, str] | None]:
-    """``sat``/``unsat``/``unknown`` and, if sat, the model's values of ``names`` (as hex)."""
-    solver = z3.Solver()
-    solver.set("timeout", SEARCH_TIMEOUT_MS)
-    solver.add(*constraints)
-    result = solver.check()
-    if result != z3.sat:
-        return str(result), None
-    model = solver.model()
-    return "sat", {str(n): _hex(ground_float(model.eval(n, model_completion=True))) for n in names}
+def _search(
+    constraints: list[Any], names: list[Any], strategies: tuple[tuple[str, ...] | None, ...] = (None,)
+) -> tuple[str, dict[str, str] | None]:
+    """``sat``/``unsat``/``unknown (reason) [steps]`` and, if sat, the model's values of ``names`` (hex).
+
+    Tries ``strategies`` in order (None: z3's default solver), each under :data:`SEARCH_RLIMIT`
+    in a fresh context; the first that answers sat or unsat decides.
+    """
+    tried: list[str] = []
+    for tactics in strategies:
+        solved = solve(constraints, SEARCH_RLIMIT, tactics, want_model=True)
+        if solved.result == "sat":
+            return "sat", {str(n): _hex(ground_float(solved.value(n))) for n in names}
+        if solved.result == "unsat":
+            return "unsat", None
+        tried.append(f"{'+'.join(tactics) if tactics else 'default'}: {solved.describe()}")
+    return f"unknown ({'; '.join(tried)})", None
+
+
+def _decide(claimed: str, conditions: list[bool | None]) -> tuple[bool, str]:
+    """(ok, status) of a check whose ``conditions`` are True (confirmed), False (refuted) or None
+    (a solver query was undecided within its rlimit).
+
+    Any False: not ok, status ``claimed`` (a FAILED cell). Else any None: not ok, status
+    ``unknown`` (an UNKNOWN gap, never a verdict). Else ok with status ``claimed``.
+    """
+    if any(c is False for c in conditions):
+        return False, claimed
+    if any(c is None for c in conditions):
+        return False, "unknown"
+    return True, claimed
+
+
+def _found(search: str) -> bool | None:
+    return True if search == "sat" else (False if search == "unsat" else None)
+
+
+def _proved(statuses: list[Status]) -> list[bool | None]:
+    return [True if p == "proved" else (False if p == "failed" else None) for p in statuses]
 
 
 # --------------------------------------------------------------------------- bound proofs
@@ -286,9 +329,11 @@ def check_unit_sphere(entry: Mapping[str, Any]) -> CheckResult:
         parts.append((f"bound[{fmt}, all d]", _unit_symbolic(fmt)))
         for d in (1, 2):
             parts.append((f"bound[{fmt}, d={d} direct]", _fp_bounds.unit_direct(fmt, d)))
-    ok = s != 1 and within and _observed_matches(cex, observed) and all(p == "proved" for _, p in parts)
+    ok, status = _decide(
+        "counterexample", [s != 1 and within and _observed_matches(cex, observed), *_proved([p for _, p in parts])]
+    )
     details += [f"{n}: {p}" for n, p in parts]
-    return CheckResult("f32.unit_sphere", ok, "counterexample", details, time.perf_counter() - start, observed)
+    return CheckResult("f32.unit_sphere", ok, status, details, time.perf_counter() - start, observed)
 
 
 def _unit_symbolic(fmt_name: str) -> Status:
@@ -324,8 +369,8 @@ def check_normalize_zero(entry: Mapping[str, Any]) -> CheckResult:
         x64 = to(x, F64)
         sq = z3.fpMul(RNE, x64, x64)
         parts.append((f"nonzero^2 > 0 [{dt}]", prove(z3.Not(z3.fpIsZero(sq)), [z3.Not(z3.fpIsZero(x)), _finite(x)])))
-    ok = all(p == "proved" for _, p in parts)
-    return CheckResult("f32.normalize_zero", ok, "holds", [f"{n}: {p}" for n, p in parts], time.perf_counter() - start)
+    ok, status = _decide("holds", _proved([p for _, p in parts]))
+    return CheckResult("f32.normalize_zero", ok, status, [f"{n}: {p}" for n, p in parts], time.perf_counter() - start)
 
 
 def _steer_search(kind: str) -> tuple[str, dict[str, str] | None]:
@@ -335,31 +380,43 @@ def _steer_search(kind: str) -> tuple[str, dict[str, str] | None]:
     if kind == "additivity":
         lhs = steer_fp(steer_fp(h, v, a64), v, b64)
         rhs = steer_fp(h, v, add64(a64, b64))
-        return _search([_normal(h, v, a, b), _finite(lhs, rhs), z3.Not(z3.fpEQ(lhs, rhs))], [h, v, a, b])
+        return _search(
+            [_normal(h, v, a, b), _finite(lhs, rhs), z3.Not(z3.fpEQ(lhs, rhs))], [h, v, a, b], SEARCH_TACTICS[kind]
+        )
     if kind == "composition":
         lhs = steer_fp(steer_fp(h, u, a64), w, a64)
         s = z3.fpAdd(RNE, u, w)
         rhs = steer_fp(h, s, a64)
-        return _search([_normal(h, u, w, a), _finite(lhs, rhs, s), z3.Not(z3.fpEQ(lhs, rhs))], [h, u, w, a])
+        return _search(
+            [_normal(h, u, w, a), _finite(lhs, rhs, s), z3.Not(z3.fpEQ(lhs, rhs))], [h, u, w, a], SEARCH_TACTICS[kind]
+        )
     if kind == "commutation":
         lhs = steer_fp(steer_fp(h, u, a64), w, b64)
         rhs = steer_fp(steer_fp(h, w, b64), u, a64)
-        return _search([_normal(h, u, w, a, b), _finite(lhs, rhs), z3.Not(z3.fpEQ(lhs, rhs))], [h, u, w, a, b])
+        return _search(
+            [_normal(h, u, w, a, b), _finite(lhs, rhs), z3.Not(z3.fpEQ(lhs, rhs))],
+            [h, u, w, a, b],
+            SEARCH_TACTICS[kind],
+        )
     if kind == "scale":
         c = fp(3.0, F32)  # a fixed c keeps the float64 product's multiplier circuit small
         cv = z3.fpMul(RNE, c, v)
         lhs = steer_fp(h, cv, a64)
         rhs = steer_fp(h, v, z3.fpMul(RNE, to(c, F64), a64))
-        return _search([_normal(h, v, a), _finite(lhs, rhs, cv), z3.Not(z3.fpEQ(lhs, rhs))], [h, v, a])
+        return _search(
+            [_normal(h, v, a), _finite(lhs, rhs, cv), z3.Not(z3.fpEQ(lhs, rhs))], [h, v, a], SEARCH_TACTICS[kind]
+        )
     if kind == "step":
         one = fp(1.0, F32)
         out = steer_fp(h, one, a64)
         diff = z3.fpSub(RNE, to(out, F64), to(h, F64))  # exact here: out and h are within a few ulps
-        return _search([_normal(h, a), _finite(out), z3.fpGT(z3.fpAbs(diff), z3.fpAbs(a64))], [h, a])
+        return _search(
+            [_normal(h, a), _finite(out), z3.fpGT(z3.fpAbs(diff), z3.fpAbs(a64))], [h, a], SEARCH_TACTICS[kind]
+        )
     if kind == "zero_alpha":
         zero = fp(0.0, F32)
         naive = z3.fpAdd(RNE, h, z3.fpMul(RNE, v, zero))
-        return _search([_finite(h, v), z3.Not(naive == h)], [h, v])
+        return _search([_finite(h, v), z3.Not(naive == h)], [h, v], SEARCH_TACTICS[kind])
     raise ValueError(kind)
 
 
@@ -386,8 +443,11 @@ def _check_equality_law(kind: str, entry: Mapping[str, Any]) -> CheckResult:
     parts = _bound_parts(_EQUALITY_BOUNDS[kind])
     details = [f"search: {found} {model or ''}".rstrip(), f"replay: violated={violated} {replay}"]
     details += [f"{n}: {p}" for n, p in parts]
-    ok = found == "sat" and violated and _observed_matches(cex, observed) and all(p == "proved" for _, p in parts)
-    return CheckResult(f"f32.{kind}", ok, "counterexample", details, time.perf_counter() - start, observed)
+    ok, status = _decide(
+        "counterexample",
+        [_found(found), violated and _observed_matches(cex, observed), *_proved([p for _, p in parts])],
+    )
+    return CheckResult(f"f32.{kind}", ok, status, details, time.perf_counter() - start, observed)
 
 
 def check_additivity(entry: Mapping[str, Any]) -> CheckResult:
@@ -437,8 +497,11 @@ def check_safe_alpha(entry: Mapping[str, Any]) -> CheckResult:
     parts = _bound_parts(_fp_bounds.step)
     details = [f"search: {found} {model or ''}".rstrip(), f"replay: violated={violated} ‖step‖²={float(step_sq)!r}"]
     details += [f"{n}: {p}" for n, p in parts]
-    ok = found == "sat" and violated and _observed_matches(cex, observed) and all(p == "proved" for _, p in parts)
-    return CheckResult("f32.safe_alpha", ok, "counterexample", details, time.perf_counter() - start, observed)
+    ok, status = _decide(
+        "counterexample",
+        [_found(found), violated and _observed_matches(cex, observed), *_proved([p for _, p in parts])],
+    )
+    return CheckResult("f32.safe_alpha", ok, status, details, time.perf_counter() - start, observed)
 
 
 def check_perturbation_ratio(entry: Mapping[str, Any]) -> CheckResult:
@@ -451,8 +514,10 @@ def check_perturbation_ratio(entry: Mapping[str, Any]) -> CheckResult:
     parts = [*_bound_parts(_fp_bounds.step), ("ratio float64 rounding", _fp_bounds.ratio64())]
     details = [f"replay: violated={violated} ‖step‖²={float(step_sq)!r} (|alpha|‖v‖)²={float(exact_sq)!r}"]
     details += [f"{n}: {p}" for n, p in parts]
-    ok = violated and _observed_matches(cex, observed) and all(p == "proved" for _, p in parts)
-    return CheckResult("f32.perturbation_ratio", ok, "counterexample", details, time.perf_counter() - start, observed)
+    ok, status = _decide(
+        "counterexample", [violated and _observed_matches(cex, observed), *_proved([p for _, p in parts])]
+    )
+    return CheckResult("f32.perturbation_ratio", ok, status, details, time.perf_counter() - start, observed)
 
 
 def check_alpha_max(entry: Mapping[str, Any]) -> CheckResult:
@@ -468,8 +533,10 @@ def check_alpha_max(entry: Mapping[str, Any]) -> CheckResult:
     observed = {"alpha_max": _hex(amax)}
     parts = [("bound float64", _fp_bounds.alpha_max64())]
     details = [f"replay: alpha_max={amax!r} violated={violated} within={within}"] + [f"{n}: {p}" for n, p in parts]
-    ok = violated and within and _observed_matches(cex, observed) and all(p == "proved" for _, p in parts)
-    return CheckResult("f32.alpha_max", ok, "counterexample", details, time.perf_counter() - start, observed)
+    ok, status = _decide(
+        "counterexample", [violated and within and _observed_matches(cex, observed), *_proved([p for _, p in parts])]
+    )
+    return CheckResult("f32.alpha_max", ok, status, details, time.perf_counter() - start, observed)
 
 
 def check_ratio_scale(entry: Mapping[str, Any]) -> CheckResult:
@@ -490,8 +557,10 @@ def check_ratio_scale(entry: Mapping[str, Any]) -> CheckResult:
     observed = {"ratio": _hex(r0), "ratio_scaled": _hex(r1)}
     parts = [("bound float64", _fp_bounds.ratio_scale64())]
     details = [f"replay: {r0!r} vs {r1!r} violated={violated} within={within}"] + [f"{n}: {p}" for n, p in parts]
-    ok = violated and within and _observed_matches(cex, observed) and all(p == "proved" for _, p in parts)
-    return CheckResult("f32.ratio_scale", ok, "counterexample", details, time.perf_counter() - start, observed)
+    ok, status = _decide(
+        "counterexample", [violated and within and _observed_matches(cex, observed), *_proved([p for _, p in parts])]
+    )
+    return CheckResult("f32.ratio_scale", ok, status, details, time.perf_counter() - start, observed)
 
 
 def check_zero_alpha(entry: Mapping[str, Any]) -> CheckResult:
@@ -512,8 +581,10 @@ def check_zero_alpha(entry: Mapping[str, Any]) -> CheckResult:
             )
     details = [f"naive search: {found} {model or ''}".rstrip(), f"naive replay differs bitwise: {naive_differs}"]
     details += [f"{n}: {p}" for n, p in parts]
-    ok = found == "sat" and naive_differs and _observed_matches(cex, observed) and all(p == "proved" for _, p in parts)
-    return CheckResult("f32.zero_alpha", ok, "holds", details, time.perf_counter() - start, observed)
+    ok, status = _decide(
+        "holds", [_found(found), naive_differs and _observed_matches(cex, observed), *_proved([p for _, p in parts])]
+    )
+    return CheckResult("f32.zero_alpha", ok, status, details, time.perf_counter() - start, observed)
 
 
 def _bitvec_fp(name: str, sort: Any) -> tuple[Any, Any]:
@@ -528,11 +599,7 @@ def _bitvec_fp(name: str, sort: Any) -> tuple[Any, Any]:
 def _prove_by_substitution(claim: Any, equation: Any) -> Status:
     """Prove ``claim`` under ``equation`` by eliminating the equation first (``solve-eqs``), so the
     solver never bit-blasts an adder to see that equal arguments give equal sums."""
-    solver = z3.Then("simplify", "solve-eqs", "simplify", "smt").solver()
-    solver.set("timeout", 20_000)
-    solver.add(equation, z3.Not(claim))
-    result = solver.check()
-    return "proved" if result == z3.unsat else ("failed" if result == z3.sat else "unknown")
+    return prove(claim, [equation], tactics=("simplify", "solve-eqs", "simplify", "smt"))
 
 
 def check_sign_symmetry(entry: Mapping[str, Any]) -> CheckResult:
@@ -563,8 +630,8 @@ def check_sign_symmetry(entry: Mapping[str, Any]) -> CheckResult:
         h, d1, d2 = z3.FPs(f"h{dt} d1{dt} d2{dt}", SORTS[dt])
         same_sum = z3.fpAdd(RNE, h, d1) == z3.fpAdd(RNE, h, d2)
         parts.append((f"congruence [{dt}]", _prove_by_substitution(same_sum, d1 == d2)))
-    ok = all(p == "proved" for _, p in parts)
-    return CheckResult("f32.sign_symmetry", ok, "holds", [f"{n}: {p}" for n, p in parts], time.perf_counter() - start)
+    ok, status = _decide("holds", _proved([p for _, p in parts]))
+    return CheckResult("f32.sign_symmetry", ok, status, [f"{n}: {p}" for n, p in parts], time.perf_counter() - start)
 
 
 def check_normalize_idempotent(entry: Mapping[str, Any]) -> CheckResult:
@@ -589,8 +656,10 @@ def check_normalize_idempotent(entry: Mapping[str, Any]) -> CheckResult:
     details = [f"naive: once={once} twice={twice}", f"fixpoint rule applies to the first output: {fixpoint_applies}"]
     unit = _unit_symbolic(dtype)
     details.append(f"unit bound (all d): {unit}")
-    ok = naive_differs and fixpoint_applies and unit == "proved" and _observed_matches(cex, observed)
-    return CheckResult("f32.normalize_idempotent", ok, "holds", details, time.perf_counter() - start, observed)
+    ok, status = _decide(
+        "holds", [naive_differs and fixpoint_applies and _observed_matches(cex, observed), *_proved([unit])]
+    )
+    return CheckResult("f32.normalize_idempotent", ok, status, details, time.perf_counter() - start, observed)
 
 
 CHECKS: dict[str, Callable[[Mapping[str, Any]], CheckResult]] = {
@@ -620,7 +689,10 @@ def run_check(check_id: str, float_entry: Mapping[str, Any]) -> CheckResult:
     """
     result = CHECKS[check_id](float_entry)
     recorded = float_entry.get("status")
-    if recorded != result.status:
+    if result.status == "unknown":
+        result.ok = False
+        result.details.append(f"undecided within the rlimit budget: not a verdict (registry records {recorded!r})")
+    elif recorded != result.status:
         result.ok = False
         result.details.append(f"registry records status {recorded!r}, the check finds {result.status!r}")
     return result
