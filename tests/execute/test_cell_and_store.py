@@ -63,7 +63,8 @@ def test_payload_round_trip_is_bit_exact() -> None:
     ],
 )
 def test_bad_cells_are_refused_naming_the_field(change: dict[str, Any], field: str) -> None:
-    base: dict[str, Any] = {"model": "m", "prompts": ("q",), "max_new_tokens": 4, "vector": make_payload(), "alpha": 1.0}
+    base: dict[str, Any] = {"model": "m", "prompts": ("q",), "max_new_tokens": 4, "vector": make_payload()}
+    base["alpha"] = 1.0
     with pytest.raises(CellError) as info:
         Cell(**{**base, **change})
     assert info.value.field == field
@@ -72,7 +73,7 @@ def test_bad_cells_are_refused_naming_the_field(change: dict[str, Any], field: s
 def test_unsteered_cell_takes_no_alpha_and_payload_checks_its_bytes() -> None:
     with pytest.raises(CellError, match="vector"):
         Cell("m", ("q",), 4, None, (), 0.5)
-    with pytest.raises(CellError, match="vector.data"):
+    with pytest.raises(CellError, match=r"vector\.data"):
         VectorPayload((1,), 4, b"\x00" * 15)
     with pytest.raises(CellError, match="finite"):
         VectorPayload((1,), 1, b"\x00\x00\xc0\x7f")  # NaN

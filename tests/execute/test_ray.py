@@ -95,7 +95,8 @@ def test_a_worker_killed_mid_cell_has_its_cell_retried_elsewhere(
     # and the retried answers are the ones an undisturbed worker gives
     from steering_core.execute.local import LocalExecutor
 
-    (reference,) = run_cells([cells[[c.digest() for c in cells].index(killed["digest"])]], LocalExecutor(), progress=False)
+    lost = next(c for c in cells if c.digest() == killed["digest"])
+    (reference,) = run_cells([lost], LocalExecutor(), progress=False)
     assert result_view(reference) == result_view(retried)
 
 
