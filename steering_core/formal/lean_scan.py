@@ -1,8 +1,11 @@
 """Static scan of ``lean4/``: no ``sorry``/``admit``/``axiom``, and every registry theorem exists.
 
-This runs without a Lean toolchain (CI has none); it does not replace ``lake build`` (see
-``scripts/check_lean.sh``), it guarantees that nothing in the sources could make a build pass
-vacuously and that the registry's Lean links name real ``theorem``/``lemma`` declarations.
+Two formalisations live in ``lean4/``: the Mathlib reference ``lean4/SteeringSpec`` (built with
+``lake`` where a Lean toolchain with Mathlib exists, see ``scripts/check_lean.sh``) and the
+prelude formalisation ``lean4/Kernel``, which the Lean kernel checks on every CI run
+(:mod:`~steering_core.formal.lean_kernel`). This scan runs without any Lean: it guarantees that
+nothing in either source could make a check pass vacuously, and that every registry Lean link
+names a ``theorem``/``lemma`` declared in *both* (same names).
 
 Comments (``--`` and nested ``/- ... -/``, docstrings included) and string literals are
 removed before scanning, so prose may mention the forbidden words; code may not.
@@ -18,6 +21,9 @@ from pathlib import Path
 from steering_core.formal.registry import REPO_ROOT, Registry
 
 LEAN_DIR = REPO_ROOT / "lean4"
+MATHLIB_DIR = LEAN_DIR / "SteeringSpec"
+"""The Mathlib reference (built with ``lake`` where it exists); ``lean4/Kernel`` is the prelude
+formalisation that the Lean kernel checks in CI (:mod:`~steering_core.formal.lean_kernel`)."""
 FORBIDDEN = ("sorry", "admit", "axiom")
 _TOKEN = re.compile(r"(?<![A-Za-z0-9_'.])(sorry|admit|axiom)(?![A-Za-z0-9_'])")
 _DECL = re.compile(
@@ -126,12 +132,20 @@ def missing_theorems(registry: Registry, result: ScanResult) -> list[str]:
 
 
 def check(registry: Registry, lean_dir: Path = LEAN_DIR) -> list[str]:
-    """All problems: forbidden tokens, then missing theorems (empty list: the scan passes)."""
+    """All problems: forbidden tokens anywhere under ``lean_dir``, then registry theorems missing
+    from the Mathlib reference (``<lean_dir>/SteeringSpec``) or from the kernel formalisation
+    (``<lean_dir>/Kernel``); when ``lean_dir`` has neither folder, missing from ``lean_dir`` itself.
+    Empty list: the scan passes."""
     result = scan(lean_dir)
     problems = [f"forbidden: {v}" for v in result.violations]
     if not result.files:
         problems.append(f"no .lean files under {lean_dir}")
-    problems += [f"missing theorem: {m}" for m in missing_theorems(registry, result)]
+    parts = [(label, lean_dir / folder) for label, folder in (("Mathlib", "SteeringSpec"), ("kernel", "Kernel"))]
+    parts = [(label, folder) for label, folder in parts if folder.is_dir()]
+    if not parts:
+        return problems + [f"missing theorem: {m}" for m in missing_theorems(registry, result)]
+    for label, folder in parts:
+        problems += [f"missing theorem ({label}): {m}" for m in missing_theorems(registry, scan(folder))]
     return problems
 
 

@@ -3,10 +3,14 @@
 For every property of ``spec/properties.toml`` it prints one row with five columns and exits
 non-zero on any gap (a missing link or a failed check):
 
-* **Lean**: ``checked`` when ``scripts/check_lean.sh`` built the proofs with ``lake`` and the
-  axiom audit passed; ``SKIPPED`` when no Lean toolchain is installed (never "passed" without
-  lake). In both cases the static scan must find every linked theorem and no
-  ``sorry``/``admit``/``axiom`` (:mod:`~steering_core.formal.lean_scan`), else ``MISSING``/``FORBIDDEN``.
+* **Lean**: the Lean 4 kernel's result in *this run* for the linked theorems of the prelude
+  formalisation ``lean4/Kernel`` (:mod:`~steering_core.formal.lean_kernel`: compiled and
+  axiom-audited): ``checked n/n``; ``FAILED <theorem>`` or ``MISSING <theorem>`` (not in the
+  kernel files), or ``NO KERNEL`` when the pinned Lean library is not installed, are gaps. Every
+  linked theorem must also exist, free of ``sorry``/``admit``/``axiom``, in the Mathlib reference
+  ``lean4/SteeringSpec`` (:mod:`~steering_core.formal.lean_scan`), else ``MISSING (Mathlib) ...``;
+  where ``lake`` exists that reference is also built (``scripts/check_lean.sh --mathlib-only``) and
+  a failed build is a gap; without ``lake`` its build reads ``SKIPPED``, which is not a gap.
 * **SMT R**: the z3 proof over the reals (:mod:`~steering_core.formal.smt_real`): ``proved``.
 * **SMT float**: the z3 FP check (:mod:`~steering_core.formal.smt_float32`): ``holds`` or
   ``cex recorded`` when it agrees with the registry (search, replay, bound proofs).
@@ -38,7 +42,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from steering_core.formal import lean_scan
+from steering_core.formal import lean_kernel, lean_scan
 from steering_core.formal.registry import REPO_ROOT, Property, Registry, RegistryError, load_registry
 
 COLUMNS = ("Lean", "SMT R", "SMT float", "Hypothesis", "contract")
@@ -71,37 +75,51 @@ class Row:
 
 @dataclass
 class LeanStatus:
-    """The Lean build (or its absence) and the static scan."""
+    """The kernel run of ``lean4/Kernel``, the Mathlib reference build (or its absence) and its scan."""
 
-    built: bool | None  # None: no toolchain
+    built: bool | None  # the Mathlib reference build; None: no lake (or not run)
     build_output: str
-    scan: lean_scan.ScanResult
+    scan: lean_scan.ScanResult  # the Mathlib reference lean4/SteeringSpec
+    kernel: lean_kernel.KernelRun | None = None
 
 
 def lean_status(run_build: bool = True) -> LeanStatus:
-    """Scan ``lean4/`` and, when ``lake`` is on PATH, run ``scripts/check_lean.sh``."""
-    scan = lean_scan.scan()
+    """Run the Lean kernel on ``lean4/Kernel`` (once per process), scan the Mathlib reference and,
+    when ``run_build`` and ``lake`` is on PATH, build it (``scripts/check_lean.sh --mathlib-only``)."""
+    scan = lean_scan.scan(lean_scan.MATHLIB_DIR)
+    kernel = lean_kernel.kernel_run()
     if not run_build or shutil.which("lake") is None:
-        return LeanStatus(None, "lean: SKIPPED (no Lean toolchain)", scan)
+        return LeanStatus(None, "Mathlib reference: SKIPPED (no lake)", scan, kernel)
     proc = subprocess.run(
-        ["bash", str(REPO_ROOT / "scripts" / "check_lean.sh")],
+        ["bash", str(REPO_ROOT / "scripts" / "check_lean.sh"), "--mathlib-only"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         check=False,
     )
-    return LeanStatus(proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:], scan)
+    return LeanStatus(proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:], scan, kernel)
 
 
 def lean_cell(prop: Property, status: LeanStatus) -> Cell:
-    missing = [n for n in prop.links["lean"] if n not in status.scan.theorems]
+    """The kernel's result for the property's theorems (see the module docstring)."""
+    names = list(prop.links["lean"])
+    kernel = status.kernel
+    if kernel is None or not kernel.available:
+        return Cell("NO KERNEL", True)
+    for want in ("failed", "missing"):
+        bad = [n for n in names if kernel.status_of(n) == want]
+        if bad:
+            return Cell(f"{want.upper()} {bad[0]}", True)
+    if not names or not kernel.ok:
+        return Cell("FAILED (kernel run)", True)
+    missing = [n for n in names if n not in status.scan.theorems]
     if missing:
-        return Cell(f"MISSING {missing[0]}", True)
+        return Cell(f"MISSING (Mathlib) {missing[0]}", True)
     if status.scan.violations:
-        return Cell("FORBIDDEN token", True)
-    if status.built is None:
-        return Cell("SKIPPED")
-    return Cell("checked") if status.built else Cell("FAILED (lake)", True)
+        return Cell("FORBIDDEN token (Mathlib)", True)
+    if status.built is False:
+        return Cell("FAILED (lake)", True)
+    return Cell(f"checked {len(names)}/{len(names)}")
 
 
 # --------------------------------------------------------------------------- SMT
@@ -321,13 +339,15 @@ def render(rows: Sequence[Row], lean: LeanStatus) -> str:
         mark = "  <- gap" if row.gaps else ""
         lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip() + mark)
     gaps = sum(r.gaps for r in rows)
-    lean_line = (
-        "lean: SKIPPED (no Lean toolchain)"
+    kernel_text = lean.kernel.summary() if lean.kernel is not None else "kernel: NOT RUN"
+    mathlib_text = (
+        "Mathlib reference: SKIPPED (no lake)"
         if lean.built is None
-        else ("lean: checked (lake build + axiom audit)" if lean.built else "lean: FAILED")
+        else ("Mathlib reference: checked (lake build + axiom audit)" if lean.built else "Mathlib reference: FAILED")
     )
+    lean_line = f"lean: {kernel_text}; {mathlib_text}"
     scan_line = (
-        f"lean scan: {len(lean.scan.theorems)} theorems in {len(lean.scan.files)} files, "
+        f"lean scan (Mathlib reference): {len(lean.scan.theorems)} theorems in {len(lean.scan.files)} files, "
         f"{'no sorry/admit/axiom' if lean.scan.ok else 'FORBIDDEN: ' + '; '.join(lean.scan.violations[:3])}"
     )
     lines += ["", lean_line, scan_line, f"{len(rows)} properties, {gaps} gap(s)"]
@@ -355,7 +375,11 @@ def cli_main(argv: list[str]) -> int:
     print(render(rows, lean))
     if lean.built is False:
         print(lean.build_output, file=sys.stderr)
-    return 1 if any(r.gaps for r in rows) or lean.built is False else 0
+    if lean.kernel is not None and not lean.kernel.ok:
+        notes = [f"{f.module}: {m}" for f in lean.kernel.files if not f.ok for m in f.messages[:5]]
+        print("\n".join([*notes, *lean.kernel.problems]), file=sys.stderr)
+    kernel_failed = lean.kernel is None or not lean.kernel.ok
+    return 1 if any(r.gaps for r in rows) or lean.built is False or kernel_failed else 0
 
 
 if __name__ == "__main__":
