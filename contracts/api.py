@@ -406,9 +406,24 @@ def pure(func: Callable[..., Any]) -> Callable[..., Any]:
     Caveat (deal's design): while a marked op runs, ``sys.stdout`` is process-wide replaced, so
     another *thread* printing at that moment gets ``deal.SilentContractError``; turn contracts
     off in multi-threaded measurement code.
+
+    Threads: deal patches and restores the streams around each call, so two threads inside
+    marked ops at once would restore each other's patch and leave ``sys.stdout`` replaced for
+    good (every later ``print`` in the process raising). Marked calls therefore run one at a
+    time under :data:`_PURE_LOCK` (they are cheap vector ops, run once per steering context,
+    never per token).
     """
     marked: Callable[..., Any] = deal.has("stderr")(func)
-    return marked
+
+    @functools.wraps(func)
+    def serialised(*args: Any, **kwargs: Any) -> Any:
+        with _PURE_LOCK:
+            return marked(*args, **kwargs)
+
+    return serialised
+
+
+_PURE_LOCK = threading.RLock()
 
 
 def raises_declared(*errors: type[BaseException]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

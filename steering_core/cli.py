@@ -12,6 +12,7 @@ Subcommands:
 * ``steer spec``: the verification matrix (property x checker), non-zero exit on any gap.
 * ``steer behaviour calibrate | run``: behavioural style contracts, prompt-vs-injection, lens bleed.
 * ``steer lens --style S --alpha A --layer L``: the 12 lens scores, baseline against steered.
+* ``steer conform --backend B``: the conformance kit (``spec/conformance.toml``) on one backend.
 * ``steer cprr board | run | cite | check``: the conjecture registry (``spec/cprr/``).
 * ``steer report --out report/`` / ``steer plot FIGURE --data JSON --out FILE``: figures and the HTML report.
 * ``steer certify`` / ``steer verify`` / ``steer sign`` / ``steer keygen`` / ``steer export-gguf`` /
@@ -349,9 +350,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_cprr(sub)  # cprr board | run | cite | check
 
+    from steering_core.conformance.cli import add_subcommands as add_conform
+
+    add_conform(sub)  # conform
+
     from steering_core.report.cli import add_subcommands as add_report
 
     add_report(sub)  # report, plot
+
+    from steering_core.serve.cli import add_subcommand as add_serve
+
+    add_serve(sub)  # serve (needs the serve extra only when run)
     return parser
 
 

@@ -32,7 +32,9 @@ def make_tokenizer() -> Any:
 
     vocab = {tok: i for i, tok in enumerate(SPECIALS + CHARS)}
     core = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
-    tok = PreTrainedTokenizerFast(tokenizer_object=core, pad_token="<pad>", unk_token="<unk>", eos_token="<eos>")
+    tok = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
+        tokenizer_object=core, pad_token="<pad>", unk_token="<unk>", eos_token="<eos>"
+    )
     tok.add_special_tokens({"additional_special_tokens": ["<|user|>", "<|assistant|>", "<|end|>"]})
     tok.chat_template = CHAT_TEMPLATE
     return tok
@@ -72,7 +74,7 @@ def make_tiny_model(arch: str = "qwen3", seed: int = 0, dtype: torch.dtype = tor
 
     config = _config(arch)
     torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_config(config)
+    model = AutoModelForCausalLM.from_config(config)  # type: ignore[no-untyped-call]
     with torch.no_grad():
         model.get_input_embeddings().weight.mul_(8.0)
     model.generation_config.pad_token_id = 0
