@@ -1,20 +1,25 @@
-"""What "proved" means here: the linked spec property exists and its checks pass.
+"""What "proved" means here: the linked spec property exists and its checks pass *in this run*.
 
 :func:`check_property` evaluates the property's row of the verification matrix
-(:mod:`steering_core.formal.matrix`, the same code as ``steer spec --property ID``):
+(:mod:`steering_core.formal.matrix`, the same code as ``steer spec --property ID``). In both
+modes the Lean kernel runs (:mod:`steering_core.formal.lean_kernel`: Lean 4.35.0 compiles
+``lean4/Kernel`` and audits the axioms of every theorem; a few seconds, once per process): a
+property is proved only when it links at least one Lean theorem and the kernel checked every
+one of them in this run. Without the kernel (wheel not installed), or when a theorem fails or
+is missing, the check fails: nothing is called proved on the strength of a check that did not run.
 
-* **deep** (required for a ``proved`` transition, and ``steer cprr check --deep``): the z3 proofs
-  over the reals and over IEEE floats run, the linked Hypothesis tests run in a subprocess, the
-  runtime contracts must be attached, and Lean is built with ``lake`` where a Lean toolchain
-  exists (``checked``) or, where none exists, reads ``SKIPPED`` -- the static scan must still find
-  every linked theorem with no ``sorry``/``admit``/``axiom``. Checks pass when the row has no gap.
-* **shallow** (``steer cprr check`` default, cheap): the property exists, every link resolves
-  (theorems present and sorry-free, SMT check ids registered, test functions defined, contracts
-  attached); nothing is executed.
+* **deep** (required for a ``proved`` transition, and ``steer cprr check --deep``): also the z3
+  proofs over the reals and over IEEE floats run, the linked Hypothesis tests run in a
+  subprocess, the runtime contracts must be attached, and the Mathlib reference is built with
+  ``lake`` where it exists (``SKIPPED`` where not; the static scan must still find every linked
+  theorem there). Checks pass when the row has no gap.
+* **shallow** (``steer cprr check`` default): the kernel check above, and every other link
+  resolves (SMT check ids registered, test functions defined, contracts attached) without
+  running z3 or the tests.
 
-The result records each column's text, whether Lean was actually built, the linked Lean
-theorem names and the sha256 of ``spec/properties.toml``, so the ``proved`` event says exactly
-what was checked.
+The result records each column's text, the theorems the kernel checked and its version,
+whether the Mathlib reference was built, and the sha256 of ``spec/properties.toml``, so the
+``proved`` event says exactly what was checked.
 """
 
 from __future__ import annotations
@@ -36,6 +41,12 @@ class ProofCheck:
     theorems: tuple[str, ...] = ()
     registry_sha256: str | None = None
     problems: tuple[str, ...] = ()
+    kernel_checked: tuple[str, ...] = ()
+    kernel_version: str = ""
+
+    def lean_text(self) -> str:
+        """What the Lean kernel checked in this run, and the Mathlib reference's build state."""
+        return _lean_text(self.kernel_version, len(self.kernel_checked), len(self.theorems), self.lean_built)
 
     def to_details(self) -> dict[str, Any]:
         """JSON-ready details for the history event of a ``proved`` transition."""
@@ -43,12 +54,21 @@ class ProofCheck:
             "property": self.property_id,
             "deep": self.deep,
             "matrix": dict(self.cells),
-            "lean": "checked"
-            if self.lean_built
-            else ("SKIPPED (no Lean toolchain)" if self.lean_built is None else "FAILED"),
+            "lean": self.lean_text(),
             "lean_theorems": list(self.theorems),
+            "lean_kernel_checked": list(self.kernel_checked),
             "registry_sha256": self.registry_sha256,
         }
+
+
+def _lean_text(kernel_version: str, checked: int, total: int, lean_built: bool | None) -> str:
+    kernel = f"kernel {kernel_version or '?'}: checked {checked}/{total} in this run (prelude)"
+    mathlib = (
+        "Mathlib reference: SKIPPED (no lake)"
+        if lean_built is None
+        else ("Mathlib reference: checked (lake)" if lean_built else "Mathlib reference: FAILED")
+    )
+    return f"{kernel}; {mathlib}"
 
 
 def check_property(property_id: str, deep: bool = True) -> ProofCheck:
@@ -70,10 +90,19 @@ def check_property(property_id: str, deep: bool = True) -> ProofCheck:
     cells = {name: cell.text for name, cell in zip(COLUMNS, row.cells, strict=True)}
     problems = tuple(f"{name}: {cell.text}" for name, cell in zip(COLUMNS, row.cells, strict=True) if cell.gap)
     if lean.built is False:
-        problems = (*problems, "Lean: lake build failed")
+        problems = (*problems, "Lean: lake build of the Mathlib reference failed")
     theorems = tuple(str(t) for t in registry.get(property_id).links["lean"])
+    kernel = lean.kernel
+    checked = tuple(t for t in theorems if kernel is not None and kernel.status_of(t) == "checked")
+    if not theorems:
+        problems = (*problems, "Lean: the property links no Lean theorem")
+    elif kernel is None or not kernel.available:
+        problems = (*problems, "Lean: the Lean kernel did not run (make lean installs it)")
+    elif len(checked) != len(theorems) or not kernel.ok:
+        problems = (*problems, f"Lean: the kernel checked {len(checked)}/{len(theorems)} theorems in this run")
     digest = hashlib.sha256(DEFAULT_REGISTRY.read_bytes()).hexdigest()
-    return ProofCheck(property_id, deep, not problems, cells, lean.built, theorems, digest, problems)
+    version = kernel.version if kernel is not None else ""
+    return ProofCheck(property_id, deep, not problems, cells, lean.built, theorems, digest, problems, checked, version)
 
 
 def lean_theorems(property_id: str) -> list[str]:
