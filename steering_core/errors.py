@@ -50,7 +50,15 @@ class DtypeMismatchError(InvalidParameterError):
 
 
 class DeviceMismatchError(InvalidParameterError):
-    """Tensors that must share a device do not."""
+    """Tensors that must share a device do not, or a tensor has no data (the ``meta`` device)."""
+
+
+class ModelMismatchError(InvalidParameterError):
+    """A steering vector records another model (name or layer count) than the one it is applied to."""
+
+
+class EmptyPromptError(InvalidParameterError):
+    """A prompt that gives the model no token to read (empty, or whitespace only without a chat template)."""
 
 
 class UnknownStyleError(SteeringError, LookupError):

@@ -349,6 +349,9 @@ def load_model(
                     f"(offline or unknown id: {type(remote_error).__name__}); " + _alternatives()
                 ) from remote_error
         loaded = LoadedModel(model, tokenizer, name, name)
+    from steering_core.identity import tag_model
+
+    tag_model(loaded.model, loaded.name)  # steer() compares it with a vector's model_name
     loaded.model.to(device)
     loaded.model.eval()
     return loaded

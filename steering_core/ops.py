@@ -63,6 +63,7 @@ from contracts.api import (
     require_safe_alpha,
 )
 from steering_core.errors import (
+    DeviceMismatchError,
     DtypeMismatchError,
     InvalidParameterError,
     NonFiniteError,
@@ -96,6 +97,7 @@ def check_vector(vector: torch.Tensor, name: str = "vector", width: int | None =
     given) exactly ``width`` entries.
 
     Raises:
+        DeviceMismatchError: a tensor on the ``meta`` device (it has no values to check).
         DtypeMismatchError: not a floating tensor.
         InvalidParameterError: not 1-D.
         WidthMismatchError: wrong number of entries.
@@ -103,6 +105,8 @@ def check_vector(vector: torch.Tensor, name: str = "vector", width: int | None =
     """
     if not isinstance(vector, torch.Tensor):
         raise InvalidParameterError(name, "a torch.Tensor", type(vector).__name__)
+    if vector.device.type == "meta":
+        raise DeviceMismatchError(name, "a tensor with data (cpu or an accelerator)", "a tensor on the meta device")
     if vector.dtype not in FLOAT_DTYPES:
         raise DtypeMismatchError(name, "a floating dtype (float32, float16, bfloat16, float64)", str(vector.dtype))
     if vector.dim() != 1:

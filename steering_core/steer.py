@@ -47,13 +47,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Literal
 
 import torch
 from torch import nn
 
 from steering_core.dispatch import Frame, Op, activate, check_removed
-from steering_core.errors import InvalidParameterError
+from steering_core.errors import DeviceMismatchError, InvalidParameterError, LayerOutOfRangeError
 from steering_core.layers import check_layer, locate, model_device, model_dtype
 from steering_core.ops import check_finite_scalar, check_vector, steering_delta
 from steering_core.plan import POSITIONS, CompiledPlan, Positions, Term, compile_plan
@@ -114,15 +115,53 @@ class RowSteeringHandle:
         return self._frame.calls if self._frame is not None else 0
 
 
+def _layer_list(layers: int | Iterable[int], n_layers: int) -> list[int]:
+    """``layers`` as a non-empty list of distinct indices in ``[0, n_layers)`` (nothing coerced).
+
+    Raises:
+        LayerOutOfRangeError: not an int or an iterable of ints, or an index out of range.
+        InvalidParameterError: an empty iterable, a repeated index, or more indices than layers.
+    """
+    accepted = f"an int or a non-empty sequence of distinct ints in [0, {n_layers - 1}]"
+    if isinstance(layers, int) and not isinstance(layers, bool):
+        return [check_layer(layers, n_layers, "layers")]
+    if isinstance(layers, (str, bytes, bool, torch.Tensor)) or not isinstance(layers, Iterable):
+        raise LayerOutOfRangeError("layers", accepted, f"{type(layers).__name__} {layers!r}")
+    chosen = list(islice(layers, n_layers + 1))  # bounded even for an endless iterator
+    if not chosen:
+        raise InvalidParameterError("layers", accepted, "an empty sequence (it would steer nothing)")
+    for layer in chosen:
+        check_layer(layer, n_layers, "layers")
+    if len(set(chosen)) != len(chosen):
+        repeated = sorted({x for x in chosen if chosen.count(x) > 1})
+        raise InvalidParameterError("layers", accepted, f"repeated layer(s) {repeated}")
+    if len(chosen) > n_layers:  # distinct and in range: impossible, kept as a guard
+        raise InvalidParameterError("layers", accepted, f"more than {n_layers} layers")
+    return chosen
+
+
 def _resolve(
     model: nn.Module,
     vector: SteeringVector | torch.Tensor,
     layers: int | Iterable[int] | None,
+    allow_other_model: bool = False,
 ) -> dict[int, torch.Tensor]:
+    """Validate ``vector`` and ``layers`` against ``model``; the direction of each chosen layer.
+
+    Raises:
+        DeviceMismatchError: the model or a direction is on the ``meta`` device.
+        WidthMismatchError, LayerOutOfRangeError, InvalidParameterError, NonFiniteError: bad input.
+        ModelMismatchError: a :class:`SteeringVector` recorded for another model (name or layer
+            count), unless ``allow_other_model`` is True.
+    """
     _, blocks = locate(model)
     n_layers = len(blocks)
     from steering_core.layers import hidden_size
 
+    if not isinstance(allow_other_model, bool):
+        raise InvalidParameterError("allow_other_model", "True or False", repr(allow_other_model))
+    if model_device(model).type == "meta":
+        raise DeviceMismatchError("model", "a model with weights (cpu or an accelerator)", "a model on the meta device")
     width = hidden_size(model)
     if isinstance(vector, SteeringVector):
         if vector.hidden_size != width:
@@ -131,6 +170,10 @@ def _resolve(
             raise WidthMismatchError(
                 "vector", f"width {width} (the model's hidden size)", f"width {vector.hidden_size}"
             )
+        if not allow_other_model:
+            from steering_core.identity import check_same_model
+
+            check_same_model(model, vector)
         if layers is None:
             if len(vector) != 1:
                 raise InvalidParameterError(
@@ -138,7 +181,7 @@ def _resolve(
                 )
             chosen = vector.layer_indices
         else:
-            chosen = [layers] if isinstance(layers, int) else list(layers)
+            chosen = _layer_list(layers, n_layers)
         out = {}
         for layer in chosen:
             check_layer(layer, n_layers, "layers")
@@ -147,9 +190,9 @@ def _resolve(
     if isinstance(vector, torch.Tensor):
         if layers is None:
             raise InvalidParameterError("layers", "the layer(s) to steer with a raw tensor", None)
-        chosen = [layers] if isinstance(layers, int) else list(layers)
+        chosen = _layer_list(layers, n_layers)
         check_vector(vector, "vector", width)
-        return {check_layer(layer, n_layers, "layers"): vector for layer in chosen}
+        return {layer: vector for layer in chosen}
     raise InvalidParameterError("vector", "a SteeringVector or a 1-D torch.Tensor", type(vector).__name__)
 
 
@@ -173,6 +216,8 @@ def steer(
     layers: int | Iterable[int] | None = None,
     positions: Positions = "all",
     mode: Mode = "hook",
+    *,
+    allow_other_model: bool = False,
 ) -> Iterator[SteeringHandle]:
     """Steer ``model`` inside a ``with`` block (see the module docstring for the contract).
 
@@ -186,13 +231,17 @@ def steer(
         mode: ``hook`` (forward hooks, every position mode) or ``folded`` (``alpha * v`` added to
             the bias of each steered layer's ``mlp.down_proj``: no per-token cost, exact within
             float rounding, ``positions="all"`` only; see :mod:`steering_core.fold`).
+        allow_other_model: steer with a :class:`SteeringVector` that records another model
+            (another name or layer count; see :mod:`steering_core.identity`). Off by default:
+            such a vector is refused with :class:`~steering_core.errors.ModelMismatchError`.
 
     Yields:
         A :class:`SteeringHandle`.
 
     Raises:
         NonFiniteError, WidthMismatchError, LayerOutOfRangeError, InvalidParameterError,
-        DtypeMismatchError: bad input, before anything is installed.
+        DtypeMismatchError, DeviceMismatchError, ModelMismatchError: bad input, before anything
+            is installed.
         ConcurrentSteeringError: ``mode="folded"`` while another thread steers the model, or
             any mode while another thread holds it folded.
     """
@@ -205,7 +254,7 @@ def steer(
         raise InvalidParameterError(
             "mode", "'hook' for positions='prompt' or 'generated' (a folded bias acts on every position)", "'folded'"
         )
-    resolved = _resolve(model, vector, layers)
+    resolved = _resolve(model, vector, layers, allow_other_model)
     dtype, device = model_dtype(model), model_device(model)
     deltas = {layer: steering_delta(v, alpha, dtype, device) for layer, v in resolved.items()}
     base, blocks = locate(model)

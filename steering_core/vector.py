@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
-from steering_core.errors import InvalidParameterError, LayerOutOfRangeError, WidthMismatchError
+from steering_core.errors import DeviceMismatchError, InvalidParameterError, LayerOutOfRangeError, WidthMismatchError
 from steering_core.ops import check_finite_scalar, check_vector, normalize, vector_norm
 from steering_core.styles import ContrastPair
 
@@ -54,6 +54,10 @@ class SteeringVector:
     Invariants (checked on construction): at least one layer; every key an int in
     ``[0, num_layers)`` (when ``num_layers`` is known); every value a finite 1-D floating
     tensor of width ``hidden_size``; all values share one dtype and device.
+
+    Model identity: ``model_name`` and ``num_layers`` record the model the vector was made for;
+    :func:`steering_core.steer.steer` refuses the vector on a model with another name or layer
+    count (:mod:`steering_core.identity`) unless the caller passes ``allow_other_model=True``.
     """
 
     layers: dict[int, torch.Tensor]
@@ -79,7 +83,9 @@ class SteeringVector:
             check_vector(tensor, f"layers[{layer}]", width=self.hidden_size)
             dtypes.add(tensor.dtype)
             devices.add(tensor.device)
-        if len(dtypes) > 1 or len(devices) > 1:
+        if len(devices) > 1:
+            raise DeviceMismatchError("layers", "tensors on one device", f"tensors on {sorted(map(str, devices))}")
+        if len(dtypes) > 1:
             raise InvalidParameterError("layers", "tensors of one dtype on one device", f"{dtypes} on {devices}")
         self.layers = dict(sorted(self.layers.items()))
 
@@ -191,11 +197,19 @@ class SteeringVector:
         layers: int | Iterable[int] | None = None,
         positions: Positions = "all",
         mode: Mode = "hook",
+        *,
+        allow_other_model: bool = False,
     ) -> AbstractContextManager[SteeringHandle]:
-        """Context manager that steers ``model`` with this vector (see :func:`steering_core.steer.steer`)."""
+        """Context manager that steers ``model`` with this vector (see :func:`steering_core.steer.steer`).
+
+        A vector that records another model (name or layer count) is refused with
+        :class:`~steering_core.errors.ModelMismatchError` unless ``allow_other_model`` is True.
+        """
         from steering_core.steer import steer
 
-        return steer(model, self, alpha, layers=layers, positions=positions, mode=mode)
+        return steer(
+            model, self, alpha, layers=layers, positions=positions, mode=mode, allow_other_model=allow_other_model
+        )
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready summary (no tensors)."""

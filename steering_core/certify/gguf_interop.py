@@ -146,12 +146,16 @@ class ControlVectorFile:
     def to_steering_vector(
         self, num_layers: int | None = None, model_name: str | None = None, style: str | None = "imported"
     ) -> SteeringVector:
-        """An (uncertified) :class:`SteeringVector` of these directions."""
+        """An (uncertified) :class:`SteeringVector` of these directions.
+
+        ``model_name`` is the model it is for, when the caller knows it: the file's
+        ``model_hint`` is a model *type* (``qwen2``), not a model, so it goes to ``metadata``.
+        """
         return SteeringVector(
             {layer: t.clone() for layer, t in self.directions.items()},
             self.hidden_size,
             num_layers,
-            model_name or self.model_hint,
+            model_name,
             style,
             None,
             {"imported_from": "gguf", "gguf_sha256": self.sha256, "model_hint": self.model_hint},
