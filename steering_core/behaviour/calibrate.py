@@ -118,6 +118,19 @@ def calibrate(
     from steering_core.certify.fingerprint import config_fingerprint, weights_fingerprint
 
     questions = prompt_set(set_id)[CALIBRATION_SLICE]
+    if session.execution is not None and session.execution.parallel:
+        # Several workers: submit the whole grid at once. Cells past a layer's first collapse
+        # are answered too (the stop rule below still ignores them), which costs generations
+        # but not time; a single worker keeps the lazy, stop-early order.
+        session.prefetch(
+            [(questions, None, 0.0)]
+            + [
+                (questions, session.vector(contract.style, layer), alpha)
+                for contract in contracts.values()
+                for layer in layers
+                for alpha in alphas
+            ]
+        )
     baseline = session.answers(questions)
     styles = {
         name: calibrate_style(session, contract, questions, baseline, layers, alphas)

@@ -6,6 +6,9 @@
   negative controls, the prompt-vs-injection comparison and the lens table; writes
   ``behaviour.json`` and ``behaviour.md`` and prints the markdown. Exit status 0 when the run
   completed (the verdicts are results, not errors), 2 on unusable arguments.
+
+Both take ``--executor local|ray [--ray-address A] [--workers N] [--records FILE]``: the
+generations run as cells of :mod:`steering_core.execute` (the lens table stays in-process).
 """
 
 from __future__ import annotations
@@ -30,11 +33,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from contracts.style import CALIBRATION_PATH, style_contract
     from steering_core.behaviour.calibrate import calibrate
     from steering_core.behaviour.session import Session
+    from steering_core.execute.cli import open_execution
     from steering_core.models import load_model
 
     contracts = {s: style_contract(s, 0, 1.0, 0.0) for s in args.styles}
-    session = Session(load_model(args.model, progress=_say), args.max_new_tokens, progress=_say)
-    record = calibrate(session, contracts, args.layers, args.alphas)
+    lm = load_model(args.model, progress=_say)
+    with open_execution(args, [lm], _say) as execution:
+        session = Session(lm, args.max_new_tokens, progress=_say, execution=execution)
+        record = calibrate(session, contracts, args.layers, args.alphas)
     out = Path(args.out) if args.out else CALIBRATION_PATH
     write_text_atomic(out, json.dumps(record, indent=2, sort_keys=True) + "\n")
     for style, entry in record["styles"].items():
@@ -52,6 +58,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from steering_core.behaviour.run import RunConfig, run_behaviour
+    from steering_core.behaviour.session import Session
+    from steering_core.execute.cli import open_execution
+    from steering_core.models import load_model
 
     config = RunConfig.full() if not args.reduced else RunConfig.reduced()
     if args.styles:
@@ -60,7 +69,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         config.lens = False
     if args.no_parity:
         config.parity = False
-    result = run_behaviour(config, model=args.model, progress=_say)
+    lm = load_model(args.model, progress=_say)
+    with open_execution(args, [lm], _say) as execution:
+        session = Session(lm, config.max_new_tokens, progress=_say, execution=execution)
+        result = run_behaviour(config, progress=_say, session=session)
     out = Path(args.out)
     write_text_atomic(out / "behaviour.json", json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n")
     markdown = result.to_markdown()
@@ -73,6 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def add_subcommands(sub: Any) -> None:
     """Add ``behaviour`` (with ``calibrate`` and ``run``) to the ``steer`` parser."""
     from steering_core.behaviour.calibrate import DEFAULT_ALPHAS, DEFAULT_LAYERS
+    from steering_core.execute.options import add_executor_args
 
     parser = sub.add_parser("behaviour", help="behavioural style contracts, prompt-vs-injection, lens bleed")
     inner = parser.add_subparsers(dest="behaviour_command", required=True)
@@ -85,6 +98,7 @@ def add_subcommands(sub: Any) -> None:
     p.add_argument("--alphas", type=_floats, default=list(DEFAULT_ALPHAS))
     p.add_argument("--max-new-tokens", type=int, default=48)
     p.add_argument("--out", default=None, help="default: spec/behaviour/calibration.json")
+    add_executor_args(p)
     p.set_defaults(func=cmd_calibrate)
 
     p = inner.add_parser("run", help="contracts + controls, prompt-vs-injection, lens; JSON + markdown report")
@@ -94,4 +108,5 @@ def add_subcommands(sub: Any) -> None:
     p.add_argument("--no-lens", action="store_true")
     p.add_argument("--no-parity", action="store_true")
     p.add_argument("--out", default="out/behaviour")
+    add_executor_args(p)
     p.set_defaults(func=cmd_run)

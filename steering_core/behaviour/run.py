@@ -147,6 +147,7 @@ def run_behaviour(
         lm = load_model(model, progress=progress or (lambda _: None))
         session = Session(lm, config.max_new_tokens, progress=progress)
     questions = prompt_set(DEFAULT_SET)[EVALUATION_SLICE]
+    session.prefetch(_requests(config, contracts, session, questions))  # one grid when an executor is set
     baseline = session.answers(questions)
     outcomes: list[StyleOutcome] = []
     answers: dict[str, dict[str, list[str]]] = {}
@@ -190,6 +191,28 @@ def run_behaviour(
         "machine": {"platform": platform.platform(), "python": platform.python_version()},
     }
     return BehaviourResult(meta, questions, baseline, outcomes, answers, parity, lens)
+
+
+def _requests(
+    config: RunConfig, contracts: dict[str, StyleContract], session: Session, questions: list[str]
+) -> list[tuple[list[str], Any, float]]:
+    """Every generation of the contracts, controls and (full run) parity grid, to submit at once."""
+    from steering_core.behaviour.parity import with_instruction
+    from steering_core.styles import get_style
+
+    out: list[tuple[list[str], Any, float]] = [(questions, None, 0.0)]
+    for style in config.styles:
+        contract = contracts[style]
+        vector = session.vector(style, contract.layer)
+        out.append((questions, vector, contract.alpha))
+        out.append((questions, random_like(vector, contract.layer, RANDOM_SEED), contract.alpha))
+        if config.parity:
+            pair = get_style(contract.style).pairs[0]
+            out.append(([with_instruction(pair.positive, q) for q in questions], None, 0.0))
+            out.append(([with_instruction(pair.negative, q) for q in questions], None, 0.0))
+            for multiple in PARITY_MULTIPLES:
+                out += [(questions, vector, sign * multiple * contract.alpha) for sign in (1.0, -1.0)]
+    return out
 
 
 def _parity(session: Session, contract: StyleContract, questions: list[str], baseline: list[str]) -> dict[str, Any]:

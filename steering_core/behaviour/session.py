@@ -4,6 +4,12 @@ A :class:`Session` answers user texts unhooked (alpha 0) or steered by ``alpha *
 for a named direction (a style vector or a seeded random control). Identical requests in one run
 are answered once (greedy decoding makes the answer a function of the request), so the contracts,
 the parity grid and the controls can share generations.
+
+With an :class:`~steering_core.execute.cli.Execution` (``steer behaviour --executor local|ray``)
+every generation runs as cells of :mod:`steering_core.execute` (one per chunk of
+``batch_size`` questions, the same batches as in-process generation): records are kept in the
+record file and resumed from it, and :meth:`Session.prefetch` submits a whole grid at once so
+that several workers answer it in parallel. Vectors and norms stay on the driver's model.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ class Session:
     _memo: dict[tuple[Any, ...], list[str]] = field(default_factory=dict)
     _median: dict[int, float] = field(default_factory=dict)
     n_generations: int = 0
+    execution: Any = None  # steering_core.execute.cli.Execution, or None: generate in-process
 
     def say(self, message: str) -> None:
         """Report progress, when a reporter is set."""
@@ -66,14 +73,55 @@ class Session:
             self._median[layer] = norms.median_norm
         return self._median[layer]
 
-    def answers(self, texts: Sequence[str], vector: SteeringVector | None = None, alpha: float = 0.0) -> list[str]:
-        """Greedy answers to ``texts``; steered by ``alpha * vector`` unless alpha is 0 or no vector."""
+    def _key(self, texts: Sequence[str], vector: SteeringVector | None, alpha: float) -> tuple[Any, ...]:
         steered = vector is not None and alpha != 0.0
-        key: tuple[Any, ...] = (
+        return (
             tuple(texts),
             self.max_new_tokens,
             (vector.style, tuple(vector.layer_indices), alpha) if steered and vector is not None else None,
         )
+
+    def _cells(self, texts: Sequence[str], vector: SteeringVector | None, alpha: float) -> list[Any]:
+        from steering_core.execute.cell import VectorPayload
+        from steering_core.execute.grids import answer_cells
+
+        steered = vector is not None and alpha != 0.0
+        payload = VectorPayload.from_vector(vector) if steered and vector is not None else None
+        return answer_cells(
+            self.lm, list(texts), self.max_new_tokens, payload, (), alpha if steered else 0.0, "all", self.batch_size
+        )
+
+    def prefetch(self, requests: Sequence[tuple[Sequence[str], SteeringVector | None, float]]) -> None:
+        """Answer every ``(texts, vector, alpha)`` request not yet memoised, as one grid of cells.
+
+        Without an execution this does nothing (requests are answered lazily, in-process).
+        """
+        if self.execution is None:
+            return
+        todo: dict[tuple[Any, ...], tuple[Sequence[str], SteeringVector | None, float]] = {}
+        for texts, vector, alpha in requests:
+            key = self._key(texts, vector, alpha)
+            if key not in self._memo:
+                todo.setdefault(key, (texts, vector, alpha))
+        if not todo:
+            return
+        from steering_core.execute.grids import gather
+
+        plans = [(key, self._cells(*request)) for key, request in todo.items()]
+        self.say(f"submitting {len(plans)} generations ({sum(len(c) for _, c in plans)} cells)")
+        records = self.execution.run([cell for _, cells in plans for cell in cells], desc="behaviour")
+        at = 0
+        for key, cells in plans:
+            self._memo[key] = gather(records[at : at + len(cells)])
+            at += len(cells)
+            self.n_generations += 1
+
+    def answers(self, texts: Sequence[str], vector: SteeringVector | None = None, alpha: float = 0.0) -> list[str]:
+        """Greedy answers to ``texts``; steered by ``alpha * vector`` unless alpha is 0 or no vector."""
+        steered = vector is not None and alpha != 0.0
+        key = self._key(texts, vector, alpha)
+        if key not in self._memo and self.execution is not None:
+            self.prefetch([(texts, vector, alpha)])
         if key not in self._memo:
             label = f"{vector.style} alpha={alpha:+g} L{vector.layer_indices}" if steered and vector else "unhooked"
             self.say(f"generating {len(texts)} answers ({label}, {self.max_new_tokens} tokens)")

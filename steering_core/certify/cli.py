@@ -76,9 +76,19 @@ def cmd_certify(args: argparse.Namespace) -> int:
             f"measuring: {protocol.calibration_prompts} calibration prompts, {protocol.behaviour_prompts} behaviour "
             f"prompts x {protocol.max_new_tokens} tokens, alphas {list(protocol.with_alpha(args.alpha).alphas)}"
         )
-        certified = certify_vector(
-            loaded, vector, alpha=args.alpha, protocol=protocol, recipe=recipe, signing_seed=seed, on_cell=report
-        )
+        from steering_core.execute.cli import open_execution
+
+        with open_execution(args, [loaded], _say) as execution:
+            certified = certify_vector(
+                loaded,
+                vector,
+                alpha=args.alpha,
+                protocol=protocol,
+                recipe=recipe,
+                signing_seed=seed,
+                on_cell=report,
+                execution=execution,
+            )
         path = write_certified(args.out, certified)
     except CertificateError as error:
         return _fail(error, "certify")
@@ -232,6 +242,9 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--style-name", default=None, help="style label for --from-gguf vectors")
     p.add_argument("--sign", default=None, metavar="KEY", help="Ed25519 private key file (64 hex chars)")
     p.add_argument("--out", required=True, help="output .safetensors (written atomically)")
+    from steering_core.execute.options import add_executor_args
+
+    add_executor_args(p)
     p.set_defaults(func=cmd_certify, layer_given=False)
 
     p = sub.add_parser("verify", help="verify a certified vector: schema, digest, signature, tensors, [model]")

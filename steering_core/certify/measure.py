@@ -173,14 +173,40 @@ def sweep(
     vector: SteeringVector,
     protocol: Protocol,
     on_cell: Callable[[Cell], None] | None = None,
+    execution: Any = None,
+    loaded: Any = None,
 ) -> tuple[list[str], list[Cell]]:
-    """Baseline answers and one :class:`Cell` per α (whole vector, every position)."""
+    """Baseline answers and one :class:`Cell` per α (whole vector, every position).
+
+    With ``execution`` (a :class:`steering_core.execute.cli.Execution`) and ``loaded`` (the
+    model it names), the baseline and every α run as cells of :mod:`steering_core.execute`
+    (prompt chunks of ``protocol.batch_size``: the same batches as in-process), on the local
+    or the Ray executor, resumable from its record file; the cells are identical either way.
+    """
     prompts = protocol.behaviour_set()
-    baseline = generate(model, tokenizer, prompts, protocol.max_new_tokens, batch_size=protocol.batch_size)
+    alphas = sorted(protocol.alphas)
+    if execution is not None:
+        from steering_core.execute.cell import VectorPayload
+        from steering_core.execute.grids import answer_cells, gather
+
+        payload = VectorPayload.from_vector(vector)
+        plans = [answer_cells(loaded, prompts, protocol.max_new_tokens, batch_size=protocol.batch_size)] + [
+            answer_cells(loaded, prompts, protocol.max_new_tokens, payload, (), a, "all", protocol.batch_size)
+            for a in alphas
+        ]
+        records = execution.run([cell for plan in plans for cell in plan], desc="certify")
+        by_digest = {r["cell_sha256"]: r for r in records}
+        answered = [gather([by_digest[c.digest()] for c in plan]) for plan in plans]
+    else:
+        answered = [generate(model, tokenizer, prompts, protocol.max_new_tokens, batch_size=protocol.batch_size)]
+        for alpha in alphas:
+            with steer(model, vector, alpha, layers=vector.layer_indices):
+                answered.append(
+                    generate(model, tokenizer, prompts, protocol.max_new_tokens, batch_size=protocol.batch_size)
+                )
+    baseline = answered[0]
     cells: list[Cell] = []
-    for alpha in sorted(protocol.alphas):
-        with steer(model, vector, alpha, layers=vector.layer_indices):
-            answers = generate(model, tokenizer, prompts, protocol.max_new_tokens, batch_size=protocol.batch_size)
+    for alpha, answers in zip(alphas, answered[1:], strict=True):
         phase, n_degenerate, n_identical = classify(baseline, answers)
         cell = Cell(alpha, sum(word_count(a) for a in answers) / len(answers), n_degenerate, n_identical, phase)
         cells.append(cell)

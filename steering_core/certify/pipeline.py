@@ -84,6 +84,7 @@ def certify_vector(
     created: str | None = None,
     on_cell: Callable[[Cell], None] | None = None,
     spec_ids: set[str] | None = None,
+    execution: Any = None,
 ) -> CertifiedVector:
     """Measure, check and seal ``vector`` for ``loaded``'s model.
 
@@ -96,6 +97,8 @@ def certify_vector(
         recipe: the ``recipe`` block; default: from ``vector.recipe`` (contrast pairs).
         signing_seed: a 32-byte Ed25519 seed to sign the digest with (None: unsigned).
         created: ISO-8601 UTC time (``YYYY-MM-DDTHH:MM:SSZ``); default now.
+        execution: a :class:`steering_core.execute.cli.Execution` to run the behaviour sweep's
+            generations on (local or Ray executor); None generates in-process. Same cells.
 
     Raises:
         CertificationError: a check failed or no α is certifiable (the error names which).
@@ -111,7 +114,7 @@ def certify_vector(
     model_vector = vector.to(device=next(model.parameters()).device)
 
     calibration = calibrate(model, tokenizer, vector.layer_indices, protocol)
-    baseline, cells = sweep(model, tokenizer, model_vector, protocol, on_cell)
+    baseline, cells = sweep(model, tokenizer, model_vector, protocol, on_cell, execution, loaded)
     chosen, safe_max = recommend(cells, alpha)
     checks_mod.model_checks(log, model, tokenizer, model_vector, chosen, protocol.calibration_set()[0])
 
