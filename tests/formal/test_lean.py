@@ -1,11 +1,13 @@
-"""lean4/: no sorry/admit/axiom, every registry theorem exists, and the Lean check script."""
+"""lean4/: no sorry/admit/axiom, every registry theorem exists in both formalisations, and `make lean`."""
 
 from __future__ import annotations
 
 import copy
 import os
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,7 @@ def test_lean_sources_are_clean_and_complete() -> None:
 def test_axioms_module_prints_every_theorem() -> None:
     axioms = (REPO_ROOT / "lean4" / "SteeringSpec" / "Axioms.lean").read_text(encoding="utf-8")
     printed = {line.split()[-1] for line in axioms.splitlines() if line.startswith("#print axioms ")}
-    assert printed == lean_scan.scan().theorems
+    assert printed == lean_scan.scan(lean_scan.MATHLIB_DIR).theorems
 
 
 def test_toolchain_and_mathlib_are_pinned_to_the_same_release() -> None:
@@ -65,14 +67,35 @@ def test_a_missing_theorem_is_reported() -> None:
     raw = copy.deepcopy(first.raw)
     raw["links"]["lean"] = ["SteeringSpec.no_such_theorem"]
     broken = Registry(registry.path, registry.data, (Property(first.id, first.title, raw),))
-    assert lean_scan.check(broken) == [f"missing theorem: {first.id}: SteeringSpec.no_such_theorem"]
+    assert lean_scan.check(broken) == [
+        f"missing theorem (Mathlib): {first.id}: SteeringSpec.no_such_theorem",
+        f"missing theorem (kernel): {first.id}: SteeringSpec.no_such_theorem",
+    ]
 
 
 @pytest.mark.skipif(shutil.which("lake") is not None, reason="a Lean toolchain is installed: lake build runs instead")
-def test_check_lean_script_skips_without_a_toolchain() -> None:
-    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+def test_check_lean_script_without_lake_checks_the_kernel_and_skips_mathlib() -> None:
+    """`make lean`: the kernel line with the theorem count, Mathlib reported SKIPPED (needs the wheel)."""
+    from steering_core.formal import lean_kernel
+
+    try:
+        lean_kernel.verified_library()
+    except lean_kernel.LeanKernelUnavailable as error:
+        pytest.skip(f"Lean kernel not installed ({error}); `make lean` installs it")
+    env = {**os.environ, "PATH": "/usr/bin:/bin", "PY": sys.executable}
     proc = subprocess.run(
         ["bash", str(REPO_ROOT / "scripts" / "check_lean.sh")], capture_output=True, text=True, env=env, check=False
     )
-    assert proc.returncode == 0
-    assert proc.stdout == "lean: SKIPPED (no Lean toolchain)\n"
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.fullmatch(
+        r"lean: kernel 4\.35\.0 checked \d+ theorems \(prelude\); Mathlib reference: SKIPPED \(no lake\)\n", proc.stdout
+    ), proc.stdout
+
+
+def test_check_lean_script_fails_without_the_kernel() -> None:
+    env = {**os.environ, "PATH": "/usr/bin:/bin", "PY": sys.executable, "STEERING_LEAN_LIB": "/nonexistent/lib.so"}
+    proc = subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "check_lean.sh")], capture_output=True, text=True, env=env, check=False
+    )
+    assert proc.returncode == 1
+    assert "kernel check FAILED" in proc.stderr and "NOT AVAILABLE" in proc.stderr
