@@ -1,7 +1,7 @@
 """``steer report`` and ``steer plot``.
 
 * ``steer report --out report/ [--model M] [--style terse] [--layer 12] [--alpha 0.5]
-  [--sweep JSON] [--behaviour JSON] [--bench JSON] [--vector FILE]... [--quick]
+  [--sweep JSON] [--behaviour JSON] [--bench JSON] [--conformance DIR] [--vector FILE]... [--quick]
   [--matrix fast|smt|full | --matrix-json JSON] [--from-data DIR] [--check-browser]``:
   the HTML report (:mod:`steering_core.report.gather`, :mod:`steering_core.report.build`).
   ``--quick`` runs no generation (no live sweep or lens eval); ``--from-data DIR`` rebuilds
@@ -48,6 +48,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             sweep=Path(args.sweep) if args.sweep else None,
             behaviour=Path(args.behaviour) if args.behaviour else None,
             bench=Path(args.bench) if args.bench else None,
+            conformance=Path(args.conformance) if args.conformance else None,
             vectors=[Path(v) for v in args.vector],
             quick=args.quick,
             matrix=args.matrix,
@@ -131,6 +132,9 @@ def add_subcommands(sub: Any) -> None:
         "--behaviour", default=None, help="behaviour report JSON (default: out/behaviour/behaviour.json if present)"
     )
     p.add_argument("--bench", default=None, help="benchmark report JSON (default: out/bench/report.json if present)")
+    p.add_argument(
+        "--conformance", default=None, help="folder of steer conform records (default: out/conformance if present)"
+    )
     p.add_argument("--vector", action="append", default=[], help="certified vector file to verify (repeatable)")
     p.add_argument("--quick", action="store_true", help="no generation: skip the live sweep and lens eval")
     p.add_argument(

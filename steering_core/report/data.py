@@ -19,6 +19,7 @@ attribute          file                  format
 ``behaviour``      ``behaviour.json``    :func:`~steering_core.report.sources.behaviour_parts`
 ``certificates``   ``certificates.json`` list of :func:`~.sources.certificate_entry`
 ``bench``          ``bench.json``        ``out/bench/report.json``
+``conformance``    ``conformance.json``  ``{"runs": [ConformanceReport.to_dict(), ...]}``
 =================  ====================  ==================================================
 """
 
@@ -42,6 +43,7 @@ PARTS: tuple[str, ...] = (
     "behaviour",
     "certificates",
     "bench",
+    "conformance",
 )
 
 
@@ -59,6 +61,7 @@ class ReportData:
     behaviour: dict[str, Any] | None = None
     certificates: list[dict[str, Any]] = field(default_factory=list)
     bench: dict[str, Any] | None = None
+    conformance: dict[str, Any] | None = None
 
     def phase_layer(self) -> int:
         """The layer of the phase diagram: ``meta["layer"]`` when swept, else the middle swept layer.

@@ -10,7 +10,8 @@ Order of sources for each part (the page's summary names the one used):
 * board: ``steering_core.cprr.board_rows()`` (or why it is unavailable);
 * matrix: ``--matrix-json FILE``; else evaluated in ``--matrix`` mode;
 * certificates: each ``--vector FILE`` verified, with the loaded model (fingerprint and ratio too);
-* behaviour, bench: the files when present.
+* behaviour, bench: the files when present;
+* conformance: every ``steer conform`` record in ``--conformance DIR`` (default ``out/conformance``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from steering_core.report.data import ReportData
 
 DEFAULT_BEHAVIOUR = Path("out/behaviour/behaviour.json")
 DEFAULT_BENCH = Path("out/bench/report.json")
+DEFAULT_CONFORMANCE = Path("out/conformance")
 
 Say = Callable[[str], None]
 
@@ -48,6 +50,7 @@ class ReportOptions:
     sweep: Path | None = None
     behaviour: Path | None = None
     bench: Path | None = None
+    conformance: Path | None = None
     vectors: list[Path] = field(default_factory=list)
     quick: bool = False
     matrix: str = "fast"
@@ -100,6 +103,11 @@ def recorded_parts(options: ReportOptions, data: ReportData) -> None:
     if bench is not None:
         data.bench = bench
         data.set_note("bench", f"benchmark report {bench_path}")
+    conformance_dir = options.conformance or DEFAULT_CONFORMANCE
+    runs = sources.conformance_runs(conformance_dir, required=options.conformance is not None)
+    if runs:
+        data.conformance = {"runs": runs}
+        data.set_note("conformance", f"steer conform records in {conformance_dir}")
     if options.matrix_json is not None:
         data.matrix = sources.check_matrix(sources.read_json(options.matrix_json, "matrix-json"))
         data.set_note("matrix", f"recorded: {options.matrix_json}")

@@ -346,6 +346,46 @@ def _matrix(data: ReportData) -> str:
     return _section("matrix", "Verification matrix", head + table(["property", "title", *columns], rows, css) + tail)
 
 
+def _conformance(data: ReportData) -> str:
+    runs = (data.conformance or {}).get("runs") or []
+    if not runs:
+        return _section(
+            "conformance",
+            "Conformance",
+            missing(data.note("conformance") or "no steer conform records (run steer conform --backend NAME)"),
+        )
+    ids: list[str] = []
+    for run in runs:
+        ids.extend(r["id"] for r in run["results"] if r["id"] not in ids)
+    header = ["property", *(f"{r['backend']} ({r['model']})" for r in runs)]
+    rows, css = [], []
+    for pid in ids:
+        cells, styles = [pid], [""]
+        for run in runs:
+            result = next((r for r in run["results"] if r["id"] == pid), None)
+            if result is None:
+                cells.append("not run")
+                styles.append("skip")
+                continue
+            status = result["status"]
+            label = "not supported" if status == "unsupported" else status
+            cells.append(f"{label}: {result['figure']}" if status != "unsupported" else label)
+            styles.append({"pass": "pass", "unsupported": "skip"}.get(status, "gap"))
+        rows.append(cells)
+        css.append(styles)
+    verdicts = "; ".join(
+        f"{r['backend']}: {'conforms' if r.get('passed') else 'DOES NOT CONFORM'}"
+        f" ({r['counts']['pass']} pass, {r['counts']['fail'] + r['counts']['error']} fail,"
+        f" {r['counts']['unsupported']} not supported)"
+        for r in runs
+    )
+    head = (
+        f'<p class="note">{esc(data.note("conformance"))}. Properties: spec/conformance.toml. '
+        f"A property a backend does not support is shown as not supported, never as passed. {esc(verdicts)}.</p>"
+    )
+    return _section("conformance", "Conformance", head + table(header, rows, css))
+
+
 def _contracts(data: ReportData) -> str:
     parts = data.behaviour or {}
     contracts, parity = parts.get("contracts") or [], parts.get("parity") or []
@@ -445,6 +485,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("lens", "Lens radar"),
     ("board", "Conjectures"),
     ("matrix", "Verification matrix"),
+    ("conformance", "Conformance"),
     ("contracts", "Contracts"),
     ("certificates", "Certificates"),
     ("benchmarks", "Benchmarks"),
@@ -462,6 +503,7 @@ def render_page(data: ReportData, figures: Mapping[str, FigureRef]) -> str:
         _lens(data, figures),
         _board(data, figures),
         _matrix(data),
+        _conformance(data),
         _contracts(data),
         _certificates(data),
         _bench(data),

@@ -145,6 +145,24 @@ def board_section(loader: Callable[[], Any] | None = None) -> dict[str, Any]:
     return {"available": True, "reason": "", "rows": [dict(r) for r in rows]}
 
 
+# --------------------------------------------------------------------------- conformance
+def conformance_runs(folder: str | Path, required: bool = False) -> list[dict[str, Any]]:
+    """Every ``steer conform`` record (``*.json`` with the conformance schema) in ``folder``, by backend.
+
+    Raises:
+        InvalidParameterError: ``required`` and ``folder`` is not a folder; a ``*.json`` there is
+            not JSON.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        if required:
+            raise InvalidParameterError("conformance", "a folder of steer conform records", str(root))
+        return []
+    runs = [read_json(path, "conformance") for path in sorted(root.glob("*.json"))]
+    runs = [r for r in runs if isinstance(r, dict) and r.get("schema") == "steering-spec/conformance-v1"]
+    return sorted(runs, key=lambda r: (str(r.get("backend")), str(r.get("model"))))
+
+
 # --------------------------------------------------------------------------- certificates
 def certificate_entry(path: str | Path, model: Any | None = None) -> dict[str, Any]:
     """Verify one certified vector file (offline checks; model checks too when ``model`` is given).

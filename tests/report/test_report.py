@@ -21,6 +21,7 @@ SECTIONS = [
     "lens",
     "board",
     "matrix",
+    "conformance",
     "contracts",
     "certificates",
     "benchmarks",
@@ -50,6 +51,7 @@ def recorded() -> ReportData:
         behaviour={"contracts": behaviour["contracts"], "parity": behaviour["parity"]},
         certificates=load("certificates.json"),
         bench=load("bench.json"),
+        conformance=load("conformance.json"),
     )
 
 
@@ -69,7 +71,19 @@ def test_layout_and_images(report: Path) -> None:
         assert (root / src).with_suffix(".svg").is_file()
     assert sorted(p.name for p in (root / "data").iterdir()) == sorted(
         f"{p}.json"
-        for p in ("meta", "anatomy", "sweep", "basins", "lens", "board", "matrix", "behaviour", "certificates", "bench")
+        for p in (
+            "meta",
+            "anatomy",
+            "sweep",
+            "basins",
+            "lens",
+            "board",
+            "matrix",
+            "behaviour",
+            "certificates",
+            "bench",
+            "conformance",
+        )
     )
 
 
@@ -83,6 +97,8 @@ def test_sections_in_order_no_script_no_network(report: Path) -> None:
     assert "formality" in html and "PASS" not in html  # contracts rendered generically (yes/no)
     assert "hook overhead" in html  # benchmarks
     assert "P-unit-sphere" in html  # matrix
+    assert "CF-batch-isolation" in html and "not supported" in html  # conformance: folded lacks mixed batches
+    assert "hf-hook: conforms" in html
 
 
 def test_rebuild_from_data_folder_is_identical(report: Path, tmp_path: Path) -> None:
@@ -97,7 +113,7 @@ def test_missing_parts_are_said_not_dropped(tmp_path: Path) -> None:
     data.set_note("sweep", "not run (--quick)")
     data.board = board_section(lambda: (_ for _ in ()).throw(RuntimeError("registry broken")))
     html = build_report(data, tmp_path / "r").read_text(encoding="utf-8")
-    assert re.findall(r'<section id="([a-z]+)">', html) == SECTIONS[:8]
+    assert re.findall(r'<section id="([a-z]+)">', html) == SECTIONS[:9]
     assert "not run (--quick)" in html and "registry broken" in html
     assert "<img" not in html
 
