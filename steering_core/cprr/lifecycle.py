@@ -266,12 +266,17 @@ def amend_protocol(
     reason: str,
     now: str | None = None,
     statement: str | None = None,
+    title: str | None = None,
+    group: str | None = None,
+    renamed_to: str | None = None,
 ) -> Entry:
     """A copy of ``entry`` under a new protocol (and optionally a new statement), with an ``amend`` event.
 
-    The old protocol (and statement) are kept verbatim in the event, so every earlier record can
-    still be checked against the protocol it was made under. The status restarts from what the
-    evidence under the *new* protocol supports (normally ``open``).
+    The old protocol (and statement, title, group) are kept verbatim in the event, so every
+    earlier record can still be checked against the protocol it was made under. The status
+    restarts from what the evidence under the *new* protocol supports (normally ``open``).
+    ``renamed_to`` records that the old claim, with its evidence, continues under another id
+    (see :func:`rename_entry`); the id itself then takes the new meaning.
 
     Raises:
         InvalidTransitionError: the protocol is unchanged, or the entry is ``proved``.
@@ -291,10 +296,55 @@ def amend_protocol(
     if statement is not None and statement != entry["statement"]:
         details["previous_statement"] = entry["statement"]
         out["statement"] = statement
+    for key, value in (("title", title), ("group", group)):
+        if value is not None and value != entry[key]:
+            details[f"previous_{key}"] = entry[key]
+            out[key] = value
+    if renamed_to is not None:
+        details["renamed_to"] = renamed_to
     out["protocol"] = protocol
     out["protocol_sha256"] = new_digest
     target = empirical_status(conforming(out["evidence"], protocol))
     return _append_event(out, "amend", target, reason, now, details)
+
+
+def rename_entry(entry: Entry, new_id: str, reason: str, now: str | None = None, **fields: Any) -> Entry:
+    """A copy of ``entry`` under id ``new_id``: same protocol, history and evidence, plus a ``rename`` event.
+
+    Nothing is re-sealed: the history and evidence chains are copied verbatim (their digests do
+    not cover the id), the ``rename`` event (status unchanged; ``details.from_id``/``to_id``)
+    is appended, and records made by the runner of the old id keep counting
+    (:func:`former_ids`). ``fields`` may replace ``kind``, ``group``, ``title`` or ``origin``
+    (the previous values are kept in the event). The old entry is not touched here: give it
+    its new meaning with :func:`amend_protocol` (``renamed_to=new_id``).
+
+    Raises:
+        InvalidTransitionError: ``new_id`` equals the current id, or ``fields`` names another key.
+    """
+    old_id = str(entry["id"])
+    status = str(entry["status"])
+    if new_id == old_id:
+        raise InvalidTransitionError(old_id, status, status, "a rename needs a different id")
+    unknown = sorted(set(fields) - {"kind", "group", "title", "origin"})
+    if unknown:
+        raise InvalidTransitionError(old_id, status, status, f"rename cannot change {', '.join(unknown)}")
+    out = copy.deepcopy(entry)
+    out["id"] = new_id
+    details: dict[str, Any] = {"from_id": old_id, "to_id": new_id}
+    for key, value in fields.items():
+        if value != entry.get(key):
+            details[f"previous_{key}"] = entry.get(key)
+            out[key] = value
+    return _append_event(out, "rename", status, reason, now, details)
+
+
+def former_ids(entry: Entry) -> set[str]:
+    """Ids this entry carried before (from its ``rename`` events into its current id)."""
+    return {
+        str(e["details"].get("from_id"))
+        for e in entry["history"]
+        if e.get("event") == "rename" and e["details"].get("to_id") == entry["id"]
+    }
 
 
 def protocol_versions(entry: Entry) -> list[tuple[int, dict[str, Any]]]:

@@ -44,6 +44,8 @@ RUNNER_MODULES: tuple[str, ...] = (
     "steering_core.cprr.runners_geometry",
     "steering_core.cprr.runners_extraction",
     "steering_core.cprr.runners_layers",
+    "steering_core.cprr.runners_relational",
+    "steering_core.cprr.runners_seed",
 )
 OPTIONAL_RUNNER_MODULE = "steering_core.cprr.runners_behaviour"
 

@@ -1,4 +1,5 @@
-"""Runners for injection versus prompt-level control: C-9 (reach) and C-14 (parity asymmetry).
+"""Runners for injection versus prompt-level control: H-IP-1 (reach; registered as C-9 until the seed's
+C-9 took its id) and C-14 (parity asymmetry).
 
 Both compare, on the protocol's prompts (greedy, chat template, ``max_new_tokens``), the mean
 word count of
@@ -9,7 +10,7 @@ word count of
 * answers steered with ``alpha * v`` at ``params.layer`` (raw style vector, the protocol's
   extraction recipe).
 
-C-9 steers at the alpha of perturbation ratio ``params.ratio`` (``alpha = ratio * median / ||v||``,
+H-IP-1 steers at the alpha of perturbation ratio ``params.ratio`` (``alpha = ratio * median / ||v||``,
 median residual norm at the layer over the same prompts, first token excluded).
 C-14 steers at ``+|alpha|`` and ``-|alpha|`` for each alpha of the protocol.
 """
@@ -24,7 +25,7 @@ from steering_core.cprr.runners_layers import mean_words
 from steering_core.styles import as_style
 
 
-def _prompted(ctx: RunContext, protocol: dict[str, Any], prompts: list[str], pole: str) -> list[str]:
+def prompted_answers(ctx: RunContext, protocol: dict[str, Any], prompts: list[str], pole: str) -> list[str]:
     pair = as_style(str(protocol["styles"][0])).pairs[0]
     instruction = pair.positive if pole == "+" else pair.negative
     template = str(protocol["params"]["prompt_template"])
@@ -32,7 +33,7 @@ def _prompted(ctx: RunContext, protocol: dict[str, Any], prompts: list[str], pol
     return ctx.generate(texts, int(protocol["max_new_tokens"]))
 
 
-@runner("C-9", fast=False)
+@runner("H-IP-1", fast=False)
 def injection_reach(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]:
     """``injection_fraction`` = (words(base) - words(steered)) / (words(base) - words(prompted_+))."""
     prompts = ctx.prompts(protocol)
@@ -43,7 +44,7 @@ def injection_reach(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]
     median = next(n.median_norm for n in ctx.residual_norms(prompts) if n.layer == layer)
     alpha = float(params["ratio"]) * median / vector.norm(layer)
     base = mean_words(ctx.generate(prompts, tokens))
-    prompted = mean_words(_prompted(ctx, protocol, prompts, "+"))
+    prompted = mean_words(prompted_answers(ctx, protocol, prompts, "+"))
     steered = mean_words(ctx.steered(vector, alpha, layer, prompts, tokens))
     reach = base - prompted
     fraction = (base - steered) / reach if reach > 0 else 0.0
@@ -68,7 +69,7 @@ def parity_asymmetry(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any
     alphas = sorted(abs(float(a)) for a in protocol["alphas"])
     vector = ctx.vector(str(protocol["styles"][0]), **extraction(protocol))
     base = mean_words(ctx.generate(prompts, tokens))
-    target = {pole: mean_words(_prompted(ctx, protocol, prompts, pole)) for pole in ("+", "-")}
+    target = {pole: mean_words(prompted_answers(ctx, protocol, prompts, pole)) for pole in ("+", "-")}
     words: dict[str, dict[str, float]] = {"+": {}, "-": {}}
     reached: dict[str, float] = {}
     for pole, sign in (("+", 1.0), ("-", -1.0)):

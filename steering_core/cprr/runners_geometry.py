@@ -41,7 +41,7 @@ def style_axes_overlap(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, A
     }
 
 
-@runner("C-5", fast=True)
+@runner("H-RN-1", fast=True)
 def monotone_residual_norms(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]:
     """Median residual norm (first token excluded) per layer; monotonicity over ``params.window``."""
     layers = ctx.check_layers(protocol["layers"])
@@ -61,7 +61,7 @@ def monotone_residual_norms(ctx: RunContext, protocol: dict[str, Any]) -> dict[s
     }
 
 
-@runner("C-2", fast=True)
+@runner("H-LR-2", fast=True)
 def snr_peaks_in_middle(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]:
     """Per style, the layer where SNR = ||v_l|| / spread_l peaks; share of peaks inside ``params.middle``."""
     layers = ctx.check_layers(protocol["layers"])
@@ -77,7 +77,7 @@ def snr_peaks_in_middle(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, 
     return {"share_peaks_in_middle": inside / len(peaks), "peak_layer": peaks}
 
 
-@runner("C-10", fast=True)
+@runner("H-GEO-1", fast=True)
 def terse_formal_sign(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]:
     """cos(terse, formal) at the protocol's layer (with the other seed pairs for context)."""
     (layer,) = ctx.check_layers(protocol["layers"])
@@ -85,7 +85,7 @@ def terse_formal_sign(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, An
     return {"cos_terse_formal": cos["terse|formal"], "cos": cos}
 
 
-@runner("C-11", fast=True)
+@runner("H-GEO-2", fast=True)
 def poles_anti_aligned(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]:
     """cos(positive - neutral, negative - neutral) per style at the layer; their mean."""
     (layer,) = ctx.check_layers(protocol["layers"])
@@ -102,7 +102,7 @@ def poles_anti_aligned(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, A
     return {"mean_pole_cos": sum(cos.values()) / len(cos), "max_pole_cos": max(cos.values()), "cos": cos}
 
 
-@runner("C-12", fast=True)
+@runner("H-GEO-3", fast=True)
 def paraphrases_aligned(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]:
     """cos(paraphrased pair's vector, seed vector) per paraphrase at the layer; mean and minimum."""
     (layer,) = ctx.check_layers(protocol["layers"])
@@ -116,7 +116,7 @@ def paraphrases_aligned(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, 
     return {"mean_paraphrase_cos": sum(values) / len(values), "min_paraphrase_cos": min(values), "cos": cos}
 
 
-@runner("C-13", fast=True)
+@runner("H-GEO-4", fast=True)
 def geometry_stable_across_layers(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]:
     """Pearson r of the pairwise style cosines between adjacent protocol layers; minimum over pairs of layers."""
     layers = ctx.check_layers(protocol["layers"])

@@ -79,7 +79,7 @@ def _collapse_ratio(
     return (found if found is not None else 2 * grid[-1]), degenerate
 
 
-@runner("C-1", fast=False)
+@runner("H-LR-1", fast=False)
 def early_layers_weak(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]:
     """Effect at an early and a middle layer at the same perturbation ratio."""
     params = protocol["params"]
@@ -101,7 +101,7 @@ def early_layers_weak(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, An
     }
 
 
-@runner("C-3", fast=False)
+@runner("H-LR-3", fast=False)
 def late_layers_collapse_first(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]:
     """Collapse ratio of a late and a middle layer; their quotient."""
     params = protocol["params"]
@@ -118,7 +118,7 @@ def late_layers_collapse_first(ctx: RunContext, protocol: dict[str, Any]) -> dic
     }
 
 
-@runner("C-4", fast=False)
+@runner("H-LR-4", fast=False)
 def collapse_threshold(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]:
     """Collapse ratio of the terse vector at the protocol's layer."""
     (layer,) = ctx.check_layers(protocol["layers"])
@@ -127,7 +127,7 @@ def collapse_threshold(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, A
     return {"collapse_ratio": ratio, "degenerate_per_ratio": degenerate, "baseline_mean_words": mean_words(baseline)}
 
 
-@runner("C-6", fast=False)
+@runner("H-ML-1", fast=False)
 def multi_vs_single_layer(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]:
     """One layer at alpha against the same total step norm split equally over ``protocol.layers``."""
     import torch
@@ -184,7 +184,7 @@ def _layer_effects(
     return layers, effects, vector, extra
 
 
-@runner("C-7", fast=False)
+@runner("H-LR-5", fast=False)
 def verbosity_peak(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]:
     """Ratio-matched terse effect per layer; the layer where it peaks."""
     layers, effects, _, extra = _layer_effects(ctx, protocol)
@@ -198,7 +198,7 @@ def verbosity_peak(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@runner("C-8", fast=False)
+@runner("H-ST-1", fast=False)
 def steerability_score(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]:
     """Spearman rho between the per-layer effect and z(stability) + z(SNR)."""
     layers, effects, vector, extra = _layer_effects(ctx, protocol)

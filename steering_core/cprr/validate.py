@@ -12,7 +12,9 @@ For one entry, :func:`check_entry` reports every problem (an empty list means co
    appended (a protocol edited after evidence without an ``amend`` event shows up here);
 5. the history is replayed from ``register``: every event starts where the previous one ended,
    every ``transition`` is a lifecycle edge whose requirement held for the evidence *at that
-   point* (``n_evidence`` records), every ``amend`` keeps the previous protocol verbatim;
+   point* (``n_evidence`` records), every ``amend`` keeps the previous protocol verbatim, every
+   ``rename`` (an entry continued under a new id) keeps the status and names both ids; records
+   made by the runner of an id the entry was renamed from count as its own;
 6. the final status is the last event's, and equals the status the evidence supports now
    (:func:`~steering_core.cprr.lifecycle.derived_status`): a status can be neither ahead of its
    evidence nor behind it; ``proved`` needs ``proved_by`` whose property checks pass
@@ -39,6 +41,7 @@ from steering_core.cprr.lifecycle import (
     conforming,
     derived_status,
     empirical_status,
+    former_ids,
     protocol_versions,
     requirement_problem,
 )
@@ -66,11 +69,12 @@ def _prompt_set_problem(protocol: dict[str, Any]) -> str | None:
 
 def _record_problems(entry: Entry, versions: list[tuple[int, dict[str, Any]]]) -> list[str]:
     problems: list[str] = []
+    former = former_ids(entry)
     amend_marks = [e["n_evidence"] for e in entry["history"] if e["event"] == "amend"]
     for index, record in enumerate(entry["evidence"]):
         where = f"evidence[{index}]"
         version = versions[sum(1 for n in amend_marks if n <= index)][1]
-        if record["runner"]["id"] != entry["id"]:
+        if record["runner"]["id"] != entry["id"] and record["runner"]["id"] not in former:
             problems.append(f"{where}: made by the runner of {record['runner']['id']}, not {entry['id']}")
         try:
             recomputed = rules.verdict(record["decision_rule"], record["measured"])
@@ -149,6 +153,16 @@ def _replay_problems(entry: Entry, versions: list[tuple[int, dict[str, Any]]]) -
                 problem = requirement_problem(event["to"], conforming(evidence[:n], protocol), protocol)
                 if problem is not None:
                     problems.append(f"{where}: the evidence at that point ({n} record(s)) did not qualify: {problem}")
+        elif event["event"] == "rename":
+            details = event["details"]
+            if event["to"] != state:
+                problems.append(f"{where}: a rename does not change the status")
+            if (
+                details.get("to_id") != entry["id"]
+                or not details.get("from_id")
+                or details.get("from_id") == entry["id"]
+            ):
+                problems.append(f"{where}: must name from_id (another id) and to_id {entry['id']!r}")
         else:
             problems.append(f"{where}: a second register event")
         state, last_n = event["to"], n

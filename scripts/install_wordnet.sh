@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install Princeton WordNet 3.0 from Debian's `wordnet-base` package (data files in
+# /usr/share/wordnet) for the relational-geometry experiment (CPRR C-10..C-13) and its tests.
+# Idempotent: does nothing when the data files are already there. Needs root (or sudo) and the
+# Debian package registry. Nothing is downloaded at run time: the code only reads these files.
+# The tests that read the real data skip without it, unless STEERING_REQUIRE_WORDNET=1 (CI).
+set -euo pipefail
+
+DIR="${STEERING_WORDNET_DIR:-/usr/share/wordnet}"
+if [ -f "$DIR/data.noun" ] && [ -f "$DIR/data.adj" ] && [ -f "$DIR/index.noun" ] && [ -f "$DIR/index.adj" ]; then
+    echo "wordnet: already installed ($DIR)"
+    exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO="sudo"
+    else
+        echo "wordnet: not installed, and installing it needs root (apt-get install wordnet-base)" >&2
+        exit 1
+    fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+$SUDO apt-get install -y --no-install-recommends wordnet-base
+echo "wordnet: installed ($DIR)"
