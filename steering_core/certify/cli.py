@@ -44,12 +44,14 @@ def cmd_certify(args: argparse.Namespace) -> int:
         protocol = Protocol(
             args.prompt_set, args.calibration_prompts, args.behaviour_prompts, args.max_new_tokens, args.alphas
         )
-        loaded = load_model(args.model, progress=_say)
-        recipe: dict[str, Any] | None = None
-        if args.from_gguf:
+        parsed = None
+        if args.from_gguf:  # parsed (bounded, strict) before the model is loaded: bad files fail at once
             from steering_core.certify.gguf_interop import read_control_vector
 
             parsed = read_control_vector(args.from_gguf)
+        loaded = load_model(args.model, progress=_say)
+        recipe: dict[str, Any] | None = None
+        if parsed is not None:
             vector = parsed.to_steering_vector(loaded.num_layers, loaded.name, args.style_name or "imported")
             if args.layers is not None or args.layer_given:
                 vector = vector.select(layers)

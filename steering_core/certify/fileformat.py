@@ -299,7 +299,9 @@ def read_bytes(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) ->
     if size > limits.max_file_bytes:
         raise SizeLimitError("container.size", f"{target} has {size} bytes; the limit is {limits.max_file_bytes} bytes")
     with target.open("rb") as handle:
-        data = handle.read(limits.max_file_bytes + 1)
+        data = handle.read(size + 1)  # not max_file_bytes: read(n) allocates n bytes up front
+        if len(data) > size:  # grew since stat: read the rest only up to the limit
+            data += handle.read(limits.max_file_bytes + 1 - len(data))
     if len(data) > limits.max_file_bytes:  # grew while reading
         raise SizeLimitError("container.size", f"{target} exceeds the limit of {limits.max_file_bytes} bytes")
     return data

@@ -203,7 +203,7 @@ def parse_header(data: bytes, limits: Limits) -> GgufHeader:
             raise GgufFormatError("gguf.metadata", f"general.alignment {align!r} is not a non-zero power of two u32")
         alignment = int(align)
     data_start = cur.pos + (-cur.pos % alignment)
-    if data_start > len(data):
+    if tensors and data_start > len(data):
         raise GgufFormatError("gguf.truncated", f"the data section starts at {data_start}, past the end ({len(data)})")
     for info in tensors:
         if info.offset % alignment:
