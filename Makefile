@@ -12,7 +12,7 @@ PYTEST_SELECT ?= -m "not slow or ci"
 VENV_TF4 ?= .venv-tf4
 STAMP_TF4 := $(VENV_TF4)/.steering-spec-installed
 
-.PHONY: demo test test-all setup model lean lint typecheck spec compat bench interop behaviour calibrate browser report clean
+.PHONY: demo test test-all setup model lean lint typecheck spec compat bench interop behaviour calibrate browser wordnet report clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,7 +66,12 @@ spec: setup
 browser:
 	@bash scripts/install_chromium.sh || echo "browser: chromium not installed; the report's browser test will skip"
 
-test: model browser lean lint typecheck
+# Debian's WordNet 3.0 (wordnet-base) for the relational-geometry conjectures C-10..C-13 and their
+# tests (needs root; without it those tests skip, unless STEERING_REQUIRE_WORDNET=1, which .ci/run sets).
+wordnet:
+	@bash scripts/install_wordnet.sh || echo "wordnet: not installed; the WordNet tests will skip"
+
+test: model browser wordnet lean lint typecheck
 	$(PY) -m pytest $(PYTEST_SELECT)
 	$(STEER) spec
 	$(MAKE) compat
