@@ -370,13 +370,45 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_parser(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the chosen subcommand; our own errors print one line and exit 2."""
-    args = parser.parse_args(argv)
+    """Parse ``argv`` and run the chosen subcommand; every failure is one line on stderr, no traceback.
+
+    Exit status: 2 for bad input and unavailable resources (our typed errors, file-system errors
+    such as a missing or unwritable path), 130 on Ctrl-C, 1 for anything unexpected (a bug: set
+    ``STEER_DEBUG=1`` to see its traceback).
+    """
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if getattr(args, "command", None) != "spec":
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.rest = [*extra, *getattr(args, "rest", [])]  # `steer spec --skip-smt`: argparse's REMAINDER skips options
     try:
         return int(args.func(args))
     except (SteeringError, InvalidParameterError) as error:
         print(f"steer: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        print(f"steer: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("steer: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # a bug: one line for the user, the traceback on request
+        import os
+
+        if os.environ.get("STEER_DEBUG"):
+            raise
+        print(
+            f"steer: internal error: {type(error).__name__}: {_one_line(error)} (set STEER_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _one_line(error: BaseException) -> str:
+    """An exception's message on one line (file errors name the path)."""
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        return f"{error.filename}: {error.strerror}"
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 if __name__ == "__main__":

@@ -32,8 +32,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +73,59 @@ def foldable_linear(layer: nn.Module, index: int) -> nn.Linear:
     return down
 
 
+@dataclass
+class _FoldState:
+    """What is folded into one ``down_proj`` now: its bias before the first fold (None: it had
+    none) and the active deltas in entry order, each under the token of the context that added it."""
+
+    original: torch.Tensor | None
+    active: list[tuple[object, torch.Tensor]] = field(default_factory=list)
+
+
+_STATES: weakref.WeakKeyDictionary[nn.Linear, _FoldState] = weakref.WeakKeyDictionary()
+_LOCK = threading.RLock()
+
+
+def _enter_fold(linear: nn.Linear, delta: torch.Tensor, token: object) -> None:
+    state = _STATES.get(linear)
+    if state is None:
+        original = None if linear.bias is None else linear.bias.detach().clone()
+        state = _STATES[linear] = _FoldState(original)
+    state.active.append((token, delta))
+    if linear.bias is None:
+        linear.bias = nn.Parameter(delta.clone(), requires_grad=False)
+    else:
+        linear.bias.add_(delta)  # same arithmetic as recomputing from the original in entry order
+
+
+def _exit_fold(linear: nn.Linear, token: object) -> None:
+    state = _STATES.get(linear)
+    if state is None:  # pragma: no cover - only if the registry was bypassed
+        return
+    state.active = [(t, d) for t, d in state.active if t is not token]
+    if not state.active:
+        del _STATES[linear]
+        if state.original is None:
+            linear.bias = None  # type: ignore[assignment]
+        else:
+            assert linear.bias is not None
+            linear.bias.copy_(state.original)
+        return
+    # Another context is still folded here: recompute the bias from the original, adding the
+    # remaining deltas in entry order (bit for bit what those contexts alone would have made).
+    deltas = [d for _, d in state.active]
+    if state.original is None:
+        bias, rest = deltas[0].clone(), deltas[1:]
+    else:
+        bias, rest = state.original.clone(), deltas
+    for delta in rest:
+        bias.add_(delta)
+    if linear.bias is None:  # pragma: no cover - the bias is only removed when nothing is folded
+        linear.bias = nn.Parameter(bias, requires_grad=False)
+    else:
+        linear.bias.copy_(bias)
+
+
 @contextmanager
 def folded(model: nn.Module, deltas: Mapping[int, torch.Tensor]) -> Iterator[None]:
     """Add ``deltas[layer]`` to the bias of each layer's ``mlp.down_proj`` inside the block.
@@ -77,29 +133,28 @@ def folded(model: nn.Module, deltas: Mapping[int, torch.Tensor]) -> Iterator[Non
     Pre: each delta is 1-D with the layer's output width, in the weight's dtype and device.
     Post (normal exit or exception): every touched bias is restored bit for bit; biases
     created here are removed again.
+
+    Nesting: folded blocks on the same layer may be entered and exited in *any* order (e.g. A
+    entered, B entered, A exited, B exited). Each ``down_proj`` keeps its original bias and the
+    list of active deltas; on every exit the bias is recomputed from the original plus the
+    remaining deltas in entry order, so after A exits the bias is exactly what B alone would
+    have made, and after the last exit it is the original, bit for bit (or None again).
     """
     _, blocks = locate(model)
     targets = {layer: foldable_linear(blocks[layer], layer) for layer in deltas}  # validate all first
-    restore: list[tuple[nn.Linear, torch.Tensor | None]] = []
+    token = object()
+    entered: list[nn.Linear] = []
     try:
-        with torch.no_grad():
+        with _LOCK, torch.no_grad():
             for layer, linear in targets.items():
                 delta = deltas[layer].to(dtype=linear.weight.dtype, device=linear.weight.device)
-                if linear.bias is None:
-                    restore.append((linear, None))
-                    linear.bias = nn.Parameter(delta.clone(), requires_grad=False)
-                else:
-                    restore.append((linear, linear.bias.detach().clone()))
-                    linear.bias.add_(delta)
+                _enter_fold(linear, delta, token)
+                entered.append(linear)
         yield
     finally:
-        with torch.no_grad():
-            for linear, original in reversed(restore):
-                if original is None:
-                    linear.bias = None  # type: ignore[assignment]
-                else:
-                    assert linear.bias is not None
-                    linear.bias.copy_(original)
+        with _LOCK, torch.no_grad():
+            for linear in reversed(entered):
+                _exit_fold(linear, token)
 
 
 def _llama_config_for(config: Any) -> Any:

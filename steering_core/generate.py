@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from steering_core.errors import InvalidParameterError
-from steering_core.prompts import encode, pad_token_id
+from steering_core.prompts import check_prompts, encode, pad_token_id
 from steering_core.steer import Positions, steer
 from steering_core.vector import SteeringVector
 
@@ -96,7 +96,15 @@ def generate(
     batch_size: int = 8,
     on_step: StepCallback | None = None,
 ) -> list[str]:
-    """Greedy answers (decoded text) for ``prompts``, ``batch_size`` prompts at a time."""
+    """Greedy answers (decoded text) for ``prompts``, ``batch_size`` prompts at a time.
+
+    Raises:
+        InvalidParameterError, EmptyPromptError: bad prompts (:func:`steering_core.prompts.check_prompts`)
+            or ``batch_size`` not an int >= 1, before anything runs.
+    """
+    prompts = check_prompts(prompts, tokenizer, chat)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidParameterError("batch_size", "an int >= 1", repr(batch_size))
     answers: list[str] = []
     for start in range(0, len(prompts), batch_size):
         chunk = prompts[start : start + batch_size]
@@ -118,6 +126,7 @@ def steered_generate(
     on_step: StepCallback | None = None,
 ) -> list[str]:
     """Greedy answers for ``prompts`` while steering with ``alpha * vector`` at ``layers``."""
+    prompts = check_prompts(prompts, tokenizer)  # refused before anything is installed
     with steer(model, vector, alpha, layers=layers, positions=positions):
         return generate(model, tokenizer, prompts, max_new_tokens, batch_size=batch_size, on_step=on_step)
 

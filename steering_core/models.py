@@ -293,6 +293,36 @@ def _alternatives() -> str:
     )
 
 
+def _looks_like_path(name: str) -> bool:
+    """A name the user meant as a file-system path (not a Hugging Face id like ``org/model``)."""
+    return name.startswith(("/", "./", "../", "~", ".\\")) or name in (".", "..") or os.path.isabs(name)
+
+
+def _load_local(folder: Path, kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """Tokenizer and model from a local folder, or a :class:`ModelUnavailableError` saying why not.
+
+    Checked first (no transformers traceback): the path is a folder holding a ``config.json``.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if not folder.is_dir():
+        raise ModelUnavailableError(
+            f"model: {str(folder)!r} is a file, not a model folder (a folder with config.json and weights); "
+            + _alternatives()
+        )
+    if not (folder / "config.json").is_file():
+        raise ModelUnavailableError(f"model: {str(folder)!r} holds no model (no config.json); " + _alternatives())
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        model = AutoModelForCausalLM.from_pretrained(str(folder), **kwargs)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        detail = " ".join(str(error).split())[:200]
+        raise ModelUnavailableError(
+            f"model: {str(folder)!r} is not a loadable model folder ({type(error).__name__}: {detail})"
+        ) from error
+    return tokenizer, model
+
+
 def load_model(
     name_or_path: str | None = None,
     dtype: torch.dtype = torch.float32,
@@ -306,7 +336,8 @@ def load_model(
     the network allows).
 
     Raises:
-        ModelUnavailableError: the id is neither local nor reachable; the message names the
+        ModelUnavailableError: the id is neither local nor reachable, a path does not exist
+            ("no such path"), or a folder holds no loadable model; the message names the
             alternatives.
         ChecksumMismatchError: an embedded GGUF does not match its pinned digest.
     """
@@ -322,9 +353,10 @@ def load_model(
         loaded = LoadedModel(model, tokenizer, embedded.name, str(folder))
     elif Path(name).expanduser().exists():
         path = str(Path(name).expanduser())
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+        tokenizer, model = _load_local(Path(path), kwargs)
         loaded = LoadedModel(model, tokenizer, name, path)
+    elif _looks_like_path(name):
+        raise ModelUnavailableError(f"model: no such path {name!r}; " + _alternatives())
     else:
         try:
             tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from steering_core.errors import InvalidParameterError
+from steering_core.errors import EmptyPromptError, InvalidParameterError
 
 
 def has_chat_template(tokenizer: Any) -> bool:
@@ -80,17 +80,58 @@ def _content_mask(tokenizer: Any, text: str, content: str, n_tokens: int) -> lis
     return mask if any(mask) else [True] * n_tokens
 
 
+MAX_PROMPT_CHARS = 1_000_000
+"""The longest prompt accepted, in characters (tokenising it takes about a second)."""
+
+
+def check_prompts(prompts: Sequence[str], tokenizer: Any = None, chat: bool = True) -> list[str]:
+    """Validate a batch of prompts before anything is tokenised; return them as a list.
+
+    Raises:
+        InvalidParameterError: not a sequence of strings (a single ``str`` is refused: it would
+            be iterated character by character), empty, or a prompt over :data:`MAX_PROMPT_CHARS`.
+        EmptyPromptError: an empty or whitespace-only prompt that reaches the model as raw text
+            (``chat=False``, or a tokenizer without a chat template): it has nothing to read.
+    """
+    if isinstance(prompts, (str, bytes)) or not isinstance(prompts, Sequence):
+        raise InvalidParameterError(
+            "prompts", "a sequence of strings (a list, not a single string)", repr(prompts)[:80]
+        )
+    if not prompts:
+        raise InvalidParameterError("prompts", "at least one prompt", "an empty list")
+    raw = not chat or (tokenizer is not None and not has_chat_template(tokenizer))
+    for i, text in enumerate(prompts):
+        if not isinstance(text, str):
+            raise InvalidParameterError(f"prompts[{i}]", "a string", type(text).__name__)
+        if len(text) > MAX_PROMPT_CHARS:
+            raise InvalidParameterError(f"prompts[{i}]", f"at most {MAX_PROMPT_CHARS} characters", f"{len(text)}")
+        if raw and not text.strip():
+            raise EmptyPromptError(
+                f"prompts[{i}]",
+                "a prompt with visible text (without a chat template the model reads the raw prompt)",
+                repr(text),
+            )
+    return list(prompts)
+
+
 def encode(
     tokenizer: Any,
     user_texts: Sequence[str],
     chat: bool = True,
     device: torch.device | str = "cpu",
 ) -> EncodedBatch:
-    """Template and tokenise ``user_texts``, left-padded to a common length."""
-    if not user_texts:
-        raise InvalidParameterError("prompts", "at least one prompt", "an empty list")
+    """Template and tokenise ``user_texts``, left-padded to a common length.
+
+    Raises:
+        InvalidParameterError, EmptyPromptError: see :func:`check_prompts`; also a prompt that
+            tokenises to no token at all.
+    """
+    user_texts = check_prompts(user_texts, tokenizer, chat)
     texts = [chat_text(tokenizer, t, chat) for t in user_texts]
     ids = [list(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
+    for i, seq in enumerate(ids):
+        if not seq:
+            raise EmptyPromptError(f"prompts[{i}]", "a prompt that gives the model at least one token", "no token")
     masks = [_content_mask(tokenizer, t, u, len(i)) for t, u, i in zip(texts, user_texts, ids, strict=True)]
     width = max(len(i) for i in ids)
     pad = pad_token_id(tokenizer)
