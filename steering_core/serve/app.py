@@ -504,6 +504,20 @@ def create_app(loaded: LoadedModel, vectors: VectorSet, settings: ServeSettings)
         ids = await run_in_threadpool(server._ids, body.prompt, "prompt")
         return await run(request, body, ids, body.max_tokens, chat=False)
 
+    def openapi() -> dict[str, Any]:
+        """The generated schema, with the served vector names as the enum of ``steering[].vector``."""
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            names = sorted(vectors.vectors)
+            term = spec.get("components", {}).get("schemas", {}).get("SteeringTerm", {})
+            if names and "vector" in term.get("properties", {}):
+                term["properties"]["vector"]["enum"] = names
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 
