@@ -96,3 +96,22 @@ def tiny_model(arch: str = "qwen2", mlp_bias: bool = False, layers: int = 4, see
     model = AutoModelForCausalLM.from_config(config)
     model.eval()
     return model
+
+
+def tiny_tokenizer(chat_template: bool = True) -> Any:
+    """A character-level fast tokenizer (ids < 100), with or without a chat template."""
+    from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
+
+    chars = list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,;:!?'\"-()\n")
+    specials = ["<pad>", "<unk>", "<eos>", "<|user|>", "<|assistant|>", "<|end|>"]
+    vocab = {tok: i for i, tok in enumerate(specials + chars)}
+    core = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
+    tok = PreTrainedTokenizerFast(tokenizer_object=core, pad_token="<pad>", unk_token="<unk>", eos_token="<eos>")
+    tok.add_special_tokens({"additional_special_tokens": ["<|user|>", "<|assistant|>", "<|end|>"]})
+    if chat_template:
+        tok.chat_template = (
+            "{% for m in messages %}<|user|>\n{{ m['content'] }}<|end|>\n{% endfor %}"
+            "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+        )
+    return tok
