@@ -358,6 +358,493 @@ theorem step_bound {u₁ u₂ u₃ U N P h A a₁ D o : R} (hU : le zero U)
             (add_le_add_left' x (add_le_add_left' x (add_le_add_left' Q (remainder_le hU h4 hQ hxQ)))))
           hT)))
 
+/-! ## Polynomials in the unit, and linear forms over the error atoms
+
+The bounds below compose many roundings. Their coefficients are polynomials in the unit `U`
+with natural coefficients (`Poly`, lowest degree first); the kernel adds and shifts them by
+evaluation, and `Poly.le1` checks (by evaluation) that a polynomial is at most `q₀ + q₁ U` for
+every `0 ≤ U` with `64 U ≤ 1`; `le1_sound` proves that check sound. An error bound is a linear
+form `lin x c = c.h x.h + c.a x.a + c.b x.b + c.n x.n + c.p x.p` in five non-negative atoms. -/
+
+/-- Unary natural numbers (named `Num`: the kernel treats the name `Nat` specially). -/
+inductive Num : Type where
+  | z : Num
+  | s : Num → Num
+
+def Num.add (m n : Num) : Num := Num.rec (motive := fun _ => Num) m (fun _ ih => Num.s ih) n
+def Num.mul (m n : Num) : Num := Num.rec (motive := fun _ => Num) Num.z (fun _ ih => Num.add ih m) n
+def Num.sub (m n : Num) : Num :=
+  -- `m - n`, truncated: apply the predecessor `n` times
+  Num.rec (motive := fun _ => Num) m (fun _ ih => Num.rec (motive := fun _ => Num) Num.z (fun k _ => k) ih) n
+def Num.ble (m n : Num) : Bool :=
+  Num.rec (motive := fun _ => Num → Bool) (fun _ => Bool.true)
+    (fun _ ih n => Num.rec (motive := fun _ => Bool) Bool.false (fun k _ => ih k) n) m n
+def Num.beq (m n : Num) : Bool :=
+  Num.rec (motive := fun _ => Num → Bool)
+    (fun n => Num.rec (motive := fun _ => Bool) Bool.true (fun _ _ => Bool.false) n)
+    (fun _ ih n => Num.rec (motive := fun _ => Bool) Bool.false (fun k _ => ih k) n) m n
+
+def n1 : Num := Num.s Num.z
+def n2 : Num := Num.s n1
+def n3 : Num := Num.s n2
+def n4 : Num := Num.s n3
+def n5 : Num := Num.s n4
+def n6 : Num := Num.s n5
+def n7 : Num := Num.s n6
+def n8 : Num := Num.s n7
+def n9 : Num := Num.s n8
+def n64 : Num := Num.mul n8 n8
+
+/-- `n` as an element of `R`. -/
+def ofNum (n : Num) : R := Num.rec (motive := fun _ => R) zero (fun _ ih => add ih one) n
+
+inductive List (α : Type u) : Type u where
+  | nil : List α
+  | cons : α → List α → List α
+
+/-- `c₀ + c₁ U + c₂ U² + ...` as the list `[c₀, c₁, c₂, ...]`. -/
+def Poly : Type := List Num
+
+def Poly.eval (p : Poly) (U : R) : R :=
+  List.rec (motive := fun _ => R) zero (fun c _ ih => add (ofNum c) (mul U ih)) p
+
+def Poly.add (p q : Poly) : Poly :=
+  List.rec (motive := fun _ => Poly → Poly) (fun q => q)
+    (fun c p' ih q => List.rec (motive := fun _ => Poly) (List.cons c p') (fun d q' _ => List.cons (Num.add c d) (ih q')) q)
+    p q
+
+/-- `U p`. -/
+def Poly.shift (p : Poly) : Poly := List.cons Num.z p
+
+def Poly.head (p : Poly) : Num := List.rec (motive := fun _ => Num) Num.z (fun c _ _ => c) p
+def Poly.tail (p : Poly) : Poly := List.rec (motive := fun _ => Poly) List.nil (fun _ t _ => t) p
+def Poly.sum (p : Poly) : Num := List.rec (motive := fun _ => Num) Num.z (fun c _ ih => Num.add c ih) p
+
+def band (a b : Bool) : Bool := Bool.rec (motive := fun _ => Bool) Bool.false b a
+
+/-- `p ≤ q₀ + q₁ U` whenever `0 ≤ U` and `64 U ≤ 1`, by one of two sufficient tests:
+(A) `p₀ ≤ q₀`, `p₁ ≤ q₁`, and the coefficients of degree ≥ 2, summed, are at most `64 (q₁ - p₁)`;
+(B) `p₀ ≤ q₀` and the coefficients of degree ≥ 1, summed, are at most `64 (q₀ - p₀)`. -/
+def Poly.le1A (p : Poly) (q₀ q₁ : Num) : Bool :=
+  band (Num.ble (Poly.head p) q₀)
+    (band (Num.ble (Poly.head (Poly.tail p)) q₁)
+      (Num.ble (Poly.sum (Poly.tail (Poly.tail p))) (Num.mul n64 (Num.sub q₁ (Poly.head (Poly.tail p))))))
+
+def Poly.le1B (p : Poly) (q₀ : Num) : Bool :=
+  band (Num.ble (Poly.head p) q₀) (Num.ble (Poly.sum (Poly.tail p)) (Num.mul n64 (Num.sub q₀ (Poly.head p))))
+
+def bor (a b : Bool) : Bool := Bool.rec (motive := fun _ => Bool) b Bool.true a
+
+def Poly.le1 (p : Poly) (q₀ q₁ : Num) : Bool := bor (Poly.le1A p q₀ q₁) (Poly.le1B p q₀)
+
+theorem bor_elim {a b : Bool} (h : Eq (bor a b) Bool.true) : Or (Eq a Bool.true) (Eq b Bool.true) :=
+  Bool.rec (motive := fun a => Eq (bor a b) Bool.true → Or (Eq a Bool.true) (Eq b Bool.true))
+    (fun h => Or.inr h) (fun _ => Or.inl (Eq.refl Bool.true)) a h
+
+theorem band_left {a b : Bool} (h : Eq (band a b) Bool.true) : Eq a Bool.true :=
+  Bool.rec (motive := fun a => Eq (band a b) Bool.true → Eq a Bool.true)
+    (fun h => h) (fun _ => Eq.refl Bool.true) a h
+
+theorem band_right {a b : Bool} (h : Eq (band a b) Bool.true) : Eq b Bool.true :=
+  Bool.rec (motive := fun a => Eq (band a b) Bool.true → Eq b Bool.true)
+    (fun h => absurd h Bool.false_ne_true) (fun h => h) a h
+
+theorem ofNum_nonneg (n : Num) : le zero (ofNum (R := R) n) :=
+  Num.rec (motive := fun n => le zero (ofNum (R := R) n)) (le_refl zero)
+    (fun _ ih => eq_le_trans (Eq.symm (add_zero zero)) (add_le_add' ih zero_le_one)) n
+
+theorem ofNum_add (m n : Num) : Eq (ofNum (R := R) (Num.add m n)) (add (ofNum m) (ofNum n)) :=
+  Num.rec (motive := fun n => Eq (ofNum (R := R) (Num.add m n)) (add (ofNum m) (ofNum n)))
+    (Eq.symm (add_zero (ofNum m)))
+    (fun k ih => Eq.trans (congrArg (fun w => add w one) ih) (add_assoc (ofNum m) (ofNum k) one)) n
+
+theorem ofNum_mul (m n : Num) : Eq (ofNum (R := R) (Num.mul m n)) (mul (ofNum n) (ofNum m)) :=
+  Num.rec (motive := fun n => Eq (ofNum (R := R) (Num.mul m n)) (mul (ofNum n) (ofNum m)))
+    (Eq.symm (Eq.trans (mul_comm zero (ofNum m)) (mul_zero (ofNum m))))
+    (fun k ih =>
+      Eq.trans (ofNum_add (Num.mul m k) m)
+        (Eq.trans (congrArg (fun w => add w (ofNum m)) ih)
+          (Eq.trans (congrArg (add (mul (ofNum k) (ofNum m))) (Eq.symm (one_mul (ofNum m))))
+            (Eq.symm (add_mul (ofNum k) one (ofNum m)))))) n
+
+theorem ble_sound (m n : Num) (h : Eq (Num.ble m n) Bool.true) : le (ofNum (R := R) m) (ofNum n) :=
+  Num.rec (motive := fun m => ∀ n, Eq (Num.ble m n) Bool.true → le (ofNum (R := R) m) (ofNum n))
+    (fun n _ => ofNum_nonneg n)
+    (fun m ih n =>
+      Num.rec (motive := fun n => Eq (Num.ble (Num.s m) n) Bool.true → le (ofNum (R := R) (Num.s m)) (ofNum n))
+        (fun h => absurd h Bool.false_ne_true)
+        (fun k _ h => add_le_add_right' one (ih k h)) n)
+    m n h
+
+theorem beq_sound (m n : Num) (h : Eq (Num.beq m n) Bool.true) : Eq m n :=
+  Num.rec (motive := fun m => ∀ n, Eq (Num.beq m n) Bool.true → Eq m n)
+    (fun n => Num.rec (motive := fun n => Eq (Num.beq Num.z n) Bool.true → Eq Num.z n)
+      (fun _ => Eq.refl Num.z) (fun _ _ h => absurd h Bool.false_ne_true) n)
+    (fun m ih n =>
+      Num.rec (motive := fun n => Eq (Num.beq (Num.s m) n) Bool.true → Eq (Num.s m) n)
+        (fun h => absurd h Bool.false_ne_true) (fun k _ h => congrArg Num.s (ih k h)) n)
+    m n h
+
+/-- `m ≤ n` (as Booleans) gives `n = m + (n - m)`. -/
+theorem add_sub_of_ble (m n : Num) (h : Eq (Num.ble m n) Bool.true) : Eq (Num.add m (Num.sub n m)) n :=
+  Num.rec (motive := fun m => ∀ n, Eq (Num.ble m n) Bool.true → Eq (Num.add m (Num.sub n m)) n)
+    (fun n _ =>
+      -- `0 + n = n`
+      Num.rec (motive := fun n => Eq (Num.add Num.z n) n) (Eq.refl Num.z) (fun _ ih => congrArg Num.s ih) n)
+    (fun m ih n =>
+      Num.rec (motive := fun n => Eq (Num.ble (Num.s m) n) Bool.true → Eq (Num.add (Num.s m) (Num.sub n (Num.s m))) n)
+        (fun h => absurd h Bool.false_ne_true)
+        (fun k _ h => Eq.trans (succ_add_sub m k) (congrArg Num.s (ih k h))) n)
+    m n h
+where
+  /-- `(m + 1) + ((k + 1) - (m + 1)) = (m + (k - m)) + 1`. -/
+  succ_add_sub (m k : Num) : Eq (Num.add (Num.s m) (Num.sub (Num.s k) (Num.s m))) (Num.s (Num.add m (Num.sub k m))) :=
+    Eq.trans (congrArg (Num.add (Num.s m)) (sub_succ_succ k m)) (succ_add m (Num.sub k m))
+  sub_succ_succ (k m : Num) : Eq (Num.sub (Num.s k) (Num.s m)) (Num.sub k m) :=
+    Num.rec (motive := fun m => Eq (Num.sub (Num.s k) (Num.s m)) (Num.sub k m)) (Eq.refl k)
+      (fun _ ih => congrArg (fun w => Num.rec (motive := fun _ => Num) Num.z (fun k _ => k) w) ih) m
+  succ_add (m n : Num) : Eq (Num.add (Num.s m) n) (Num.s (Num.add m n)) :=
+    Num.rec (motive := fun n => Eq (Num.add (Num.s m) n) (Num.s (Num.add m n))) (Eq.refl (Num.s m))
+      (fun _ ih => congrArg Num.s ih) n
+
+theorem eval_padd (p q : Poly) (U : R) :
+    Eq (Poly.eval (Poly.add p q) U) (add (Poly.eval p U) (Poly.eval q U)) :=
+  List.rec (motive := fun p => ∀ q : Poly, Eq (Poly.eval (Poly.add p q) U) (add (Poly.eval p U) (Poly.eval q U)))
+    (fun q => Eq.symm (zero_add (Poly.eval q U)))
+    (fun c p' ih q =>
+      List.rec (motive := fun q => Eq (Poly.eval (Poly.add (List.cons c p') q) U)
+          (add (Poly.eval (List.cons c p') U) (Poly.eval q U)))
+        (Eq.symm (add_zero (Poly.eval (List.cons c p') U)))
+        (fun d q' _ =>
+          Eq.trans
+            (congr2 add (ofNum_add c d) (Eq.trans (congrArg (mul U) (ih q')) (mul_add U (Poly.eval p' U) (Poly.eval q' U))))
+            (add_add_add_comm (ofNum c) (ofNum d) (mul U (Poly.eval p' U)) (mul U (Poly.eval q' U))))
+        q)
+    p q
+
+theorem eval_shift (p : Poly) (U : R) : Eq (Poly.eval (Poly.shift p) U) (mul U (Poly.eval p U)) :=
+  zero_add (mul U (Poly.eval p U))
+
+theorem eval_nonneg (p : Poly) {U : R} (hU : le zero U) : le zero (Poly.eval p U) :=
+  List.rec (motive := fun p => le zero (Poly.eval p U)) (le_refl zero)
+    (fun c _ ih => add_nonneg' (ofNum_nonneg c) (mul_nonneg' hU ih)) p
+
+/-- For `0 ≤ U ≤ 1` a polynomial is at most the sum of its coefficients. -/
+theorem eval_le_sum (p : Poly) {U : R} (hU : le zero U) (h1 : le U one) :
+    le (Poly.eval p U) (ofNum (Poly.sum p)) :=
+  List.rec (motive := fun p => le (Poly.eval p U) (ofNum (Poly.sum p))) (le_refl zero)
+    (fun c p' ih =>
+      le_eq_trans
+        (add_le_add_left' (ofNum c)
+          (le_trans' (le_eq_trans (mul_le_mul_right' (eval_nonneg p' hU) h1) (one_mul (Poly.eval p' U))) ih))
+        (Eq.symm (ofNum_add c (Poly.sum p'))))
+    p
+
+theorem eval_head_tail (p : Poly) (U : R) :
+    Eq (Poly.eval p U) (add (ofNum (Poly.head p)) (mul U (Poly.eval (Poly.tail p) U))) :=
+  List.rec (motive := fun p => Eq (Poly.eval p U) (add (ofNum (Poly.head p)) (mul U (Poly.eval (Poly.tail p) U))))
+    (Eq.symm (Eq.trans (zero_add (mul U zero)) (mul_zero U)))
+    (fun _ _ _ => Eq.refl _) p
+
+theorem le_one_of_64 {U : R} (hU : le zero U) (h64 : le (mul (ofNum n64) U) one) : le U one :=
+  le_trans' (eq_le_trans (Eq.symm (one_mul U))
+    (mul_le_mul_right' hU (eq_le_trans (Eq.symm (Eq.trans (add_comm zero one) (add_zero one)))
+      (ble_sound (R := R) (Num.s Num.z) n64 (Eq.refl Bool.true))))) h64
+
+/-- Soundness of test (A) of `Poly.le1`. -/
+theorem le1A_sound {p : Poly} {q₀ q₁ : Num} (h : Eq (Poly.le1A p q₀ q₁) Bool.true) {U : R} (hU : le zero U)
+    (h64 : le (mul (ofNum n64) U) one) :
+    le (Poly.eval p U) (add (ofNum q₀) (mul U (ofNum q₁))) :=
+  let p₁ := Poly.head (Poly.tail p)
+  let rest := Poly.tail (Poly.tail p)
+  let k := Num.sub q₁ p₁
+  let h0 := ble_sound (R := R) _ _ (band_left h)
+  let h1 := band_right (band_right h)
+  let hk : Eq (Num.add p₁ k) q₁ := add_sub_of_ble p₁ q₁ (band_left (band_right h))
+  let hU1 : le U one := le_one_of_64 hU h64
+  -- U r ≤ U · (64 k U) ≤ k, with r = rest(U) ≤ sum(rest) ≤ 64 k
+  let hr : le (mul U (Poly.eval rest U)) (ofNum k) :=
+    le_trans'
+      (mul_le_mul_left' hU
+        (le_trans' (eval_le_sum rest hU hU1)
+          (le_eq_trans (ble_sound (R := R) _ _ h1) (ofNum_mul n64 k))))
+      (eq_le_trans (Eq.trans (Eq.symm (mul_assoc U (ofNum k) (ofNum n64)))
+          (Eq.trans (mul_comm (mul U (ofNum k)) (ofNum n64)) (Eq.trans (Eq.symm (mul_assoc (ofNum n64) U (ofNum k))) (Eq.refl _))))
+        (le_eq_trans (mul_le_mul_right' (ofNum_nonneg k) h64) (one_mul (ofNum k))))
+  -- p(U) = p₀ + U (p₁ + U r) ≤ q₀ + U (p₁ + k) = q₀ + U q₁
+  eq_le_trans (eval_head_tail p U)
+    (add_le_add' h0
+      (mul_le_mul_left' hU
+        (eq_le_trans (eval_head_tail (Poly.tail p) U)
+          (le_eq_trans (add_le_add_left' (ofNum p₁) hr)
+            (Eq.trans (Eq.symm (ofNum_add p₁ k)) (congrArg ofNum hk))))))
+
+/-- Soundness of test (B) of `Poly.le1`. -/
+theorem le1B_sound {p : Poly} {q₀ q₁ : Num} (h : Eq (Poly.le1B p q₀) Bool.true) {U : R} (hU : le zero U)
+    (h64 : le (mul (ofNum n64) U) one) :
+    le (Poly.eval p U) (add (ofNum q₀) (mul U (ofNum q₁))) :=
+  let p₀ := Poly.head p
+  let k := Num.sub q₀ p₀
+  let hk : Eq (Num.add p₀ k) q₀ := add_sub_of_ble p₀ q₀ (band_left h)
+  -- U tail(U) ≤ U · 64 k ≤ k
+  let hr : le (mul U (Poly.eval (Poly.tail p) U)) (ofNum k) :=
+    le_trans'
+      (mul_le_mul_left' hU
+        (le_trans' (eval_le_sum (Poly.tail p) hU (le_one_of_64 hU h64))
+          (le_eq_trans (ble_sound (R := R) _ _ (band_right h)) (ofNum_mul n64 k))))
+      (eq_le_trans (Eq.trans (Eq.symm (mul_assoc U (ofNum k) (ofNum n64)))
+          (Eq.trans (mul_comm (mul U (ofNum k)) (ofNum n64)) (Eq.symm (mul_assoc (ofNum n64) U (ofNum k)))))
+        (le_eq_trans (mul_le_mul_right' (ofNum_nonneg k) h64) (one_mul (ofNum k))))
+  eq_le_trans (eval_head_tail p U)
+    (le_trans' (le_eq_trans (add_le_add_left' (ofNum p₀) hr) (Eq.trans (Eq.symm (ofNum_add p₀ k)) (congrArg ofNum hk)))
+      (le_add_of_nonneg (mul_nonneg' hU (ofNum_nonneg q₁))))
+
+/-- Soundness of `Poly.le1`: `p(U) ≤ q₀ + q₁ U` for `0 ≤ U`, `64 U ≤ 1`. -/
+theorem le1_sound {p : Poly} {q₀ q₁ : Num} (h : Eq (Poly.le1 p q₀ q₁) Bool.true) {U : R} (hU : le zero U)
+    (h64 : le (mul (ofNum n64) U) one) : le (Poly.eval p U) (add (ofNum q₀) (mul U (ofNum q₁))) :=
+  Or.elim (bor_elim h) (fun hA => le1A_sound hA hU h64) (fun hB => le1B_sound (q₁ := q₁) hB hU h64)
+
+/-- `p(U) ≤ t(U)` when `Poly.le1 p t₀ t₁` holds for the first two coefficients of `t`. -/
+theorem le1_sound' {p t : Poly} (h : Eq (Poly.le1 p (Poly.head t) (Poly.head (Poly.tail t))) Bool.true) {U : R}
+    (hU : le zero U) (h64 : le (mul (ofNum n64) U) one) : le (Poly.eval p U) (Poly.eval t U) :=
+  le_trans' (le1_sound h hU h64)
+    (le_eq_trans
+      (add_le_add_left' (ofNum (Poly.head t))
+        (mul_le_mul_left' hU
+          (le_eq_trans (le_add_of_nonneg (mul_nonneg' hU (eval_nonneg (Poly.tail (Poly.tail t)) hU)))
+            (Eq.symm (eval_head_tail (Poly.tail t) U)))))
+      (Eq.symm (eval_head_tail t U)))
+
+/-- Five error atoms (or their five coefficients): a magnitude `h`, two magnitudes `a`, `b`, and
+two absolute-error terms `n`, `p`. -/
+structure Atoms (α : Type u) : Type u where
+  h : α
+  a : α
+  b : α
+  n : α
+  p : α
+
+/-- `c.h(U) x.h + c.a(U) x.a + c.b(U) x.b + c.n(U) x.n + c.p(U) x.p`. -/
+def lin (U : R) (x : Atoms R) (c : Atoms Poly) : R :=
+  add (mul (Poly.eval c.h U) x.h)
+    (add (mul (Poly.eval c.a U) x.a)
+      (add (mul (Poly.eval c.b U) x.b) (add (mul (Poly.eval c.n U) x.n) (mul (Poly.eval c.p U) x.p))))
+
+def cadd (c d : Atoms Poly) : Atoms Poly :=
+  Atoms.mk (Poly.add c.h d.h) (Poly.add c.a d.a) (Poly.add c.b d.b) (Poly.add c.n d.n) (Poly.add c.p d.p)
+
+/-- `U c`. -/
+def cshift (c : Atoms Poly) : Atoms Poly :=
+  Atoms.mk (Poly.shift c.h) (Poly.shift c.a) (Poly.shift c.b) (Poly.shift c.n) (Poly.shift c.p)
+
+def pone : Poly := List.cons n1 List.nil
+def cz : Atoms Poly := Atoms.mk List.nil List.nil List.nil List.nil List.nil
+def eH : Atoms Poly := Atoms.mk pone List.nil List.nil List.nil List.nil
+def eA : Atoms Poly := Atoms.mk List.nil pone List.nil List.nil List.nil
+def eB : Atoms Poly := Atoms.mk List.nil List.nil pone List.nil List.nil
+def eN : Atoms Poly := Atoms.mk List.nil List.nil List.nil pone List.nil
+def eP : Atoms Poly := Atoms.mk List.nil List.nil List.nil List.nil pone
+
+/-- Every coefficient of `c` is at most the first two coefficients of `t`'s (see `Poly.le1`). -/
+def Atoms.le1 (c t : Atoms Poly) : Bool :=
+  band (Poly.le1 c.h (Poly.head t.h) (Poly.head (Poly.tail t.h)))
+    (band (Poly.le1 c.a (Poly.head t.a) (Poly.head (Poly.tail t.a)))
+      (band (Poly.le1 c.b (Poly.head t.b) (Poly.head (Poly.tail t.b)))
+        (band (Poly.le1 c.n (Poly.head t.n) (Poly.head (Poly.tail t.n)))
+          (Poly.le1 c.p (Poly.head t.p) (Poly.head (Poly.tail t.p))))))
+
+def Atoms.Nonneg (x : Atoms R) : Prop :=
+  And (le zero x.h) (And (le zero x.a) (And (le zero x.b) (And (le zero x.n) (le zero x.p))))
+
+theorem mul_split (p q : Poly) (U x : R) :
+    Eq (mul (Poly.eval (Poly.add p q) U) x) (add (mul (Poly.eval p U) x) (mul (Poly.eval q U) x)) :=
+  Eq.trans (congrArg (fun w => mul w x) (eval_padd p q U)) (add_mul (Poly.eval p U) (Poly.eval q U) x)
+
+theorem lin_add (U : R) (x : Atoms R) (c d : Atoms Poly) :
+    Eq (lin U x (cadd c d)) (add (lin U x c) (lin U x d)) :=
+  let t := fun (q : Poly) (y : R) => mul (Poly.eval q U) y
+  Eq.trans
+    (congr2 add (mul_split c.h d.h U x.h)
+      (congr2 add (mul_split c.a d.a U x.a)
+        (congr2 add (mul_split c.b d.b U x.b) (congr2 add (mul_split c.n d.n U x.n) (mul_split c.p d.p U x.p)))))
+    (Eq.trans
+      (congrArg (add (add (t c.h x.h) (t d.h x.h)))
+        (Eq.trans
+          (congrArg (add (add (t c.a x.a) (t d.a x.a)))
+            (Eq.trans
+              (congrArg (add (add (t c.b x.b) (t d.b x.b)))
+                (add_add_add_comm (t c.n x.n) (t d.n x.n) (t c.p x.p) (t d.p x.p)))
+              (add_add_add_comm (t c.b x.b) (t d.b x.b) (add (t c.n x.n) (t c.p x.p)) (add (t d.n x.n) (t d.p x.p)))))
+          (add_add_add_comm (t c.a x.a) (t d.a x.a) _ _)))
+      (add_add_add_comm (t c.h x.h) (t d.h x.h) _ _))
+
+theorem mul_shift (q : Poly) (U x : R) : Eq (mul (Poly.eval (Poly.shift q) U) x) (mul U (mul (Poly.eval q U) x)) :=
+  Eq.trans (congrArg (fun w => mul w x) (eval_shift q U)) (mul_assoc U (Poly.eval q U) x)
+
+theorem lin_shift (U : R) (x : Atoms R) (c : Atoms Poly) : Eq (lin U x (cshift c)) (mul U (lin U x c)) :=
+  let t := fun (q : Poly) (y : R) => mul (Poly.eval q U) y
+  Eq.trans
+    (congr2 add (mul_shift c.h U x.h)
+      (congr2 add (mul_shift c.a U x.a)
+        (congr2 add (mul_shift c.b U x.b) (congr2 add (mul_shift c.n U x.n) (mul_shift c.p U x.p)))))
+    (Eq.symm
+      (Eq.trans (mul_add U (t c.h x.h) _)
+        (congrArg (add (mul U (t c.h x.h)))
+          (Eq.trans (mul_add U (t c.a x.a) _)
+            (congrArg (add (mul U (t c.a x.a)))
+              (Eq.trans (mul_add U (t c.b x.b) _)
+                (congrArg (add (mul U (t c.b x.b))) (mul_add U (t c.n x.n) (t c.p x.p)))))))))
+
+theorem lin_le {U : R} {x : Atoms R} {c t : Atoms Poly} (hx : Atoms.Nonneg x) (hU : le zero U)
+    (h64 : le (mul (ofNum n64) U) one) (h : Eq (Atoms.le1 c t) Bool.true) : le (lin U x c) (lin U x t) :=
+  let hh := band_left h
+  let ha := band_left (band_right h)
+  let hb := band_left (band_right (band_right h))
+  let hn := band_left (band_right (band_right (band_right h)))
+  let hp := band_right (band_right (band_right (band_right h)))
+  add_le_add' (mul_le_mul_right' (And.left hx) (le1_sound' hh hU h64))
+    (add_le_add' (mul_le_mul_right' (And.left (And.right hx)) (le1_sound' ha hU h64))
+      (add_le_add' (mul_le_mul_right' (And.left (And.right (And.right hx))) (le1_sound' hb hU h64))
+        (add_le_add' (mul_le_mul_right' (And.left (And.right (And.right (And.right hx)))) (le1_sound' hn hU h64))
+          (mul_le_mul_right' (And.right (And.right (And.right (And.right hx)))) (le1_sound' hp hU h64)))))
+
+theorem zero_mul' (a : R) : Eq (mul zero a) zero := Eq.trans (mul_comm zero a) (mul_zero a)
+
+theorem eval_pone (U : R) : Eq (Poly.eval pone U) one :=
+  Eq.trans (congr2 add (zero_add one) (mul_zero U)) (add_zero one)
+
+theorem one_mul_eval (U y : R) : Eq (mul (Poly.eval pone U) y) y :=
+  Eq.trans (congrArg (fun w => mul w y) (eval_pone U)) (one_mul y)
+
+theorem lin_cz (U : R) (x : Atoms R) : Eq (lin U x cz) zero :=
+  let z := fun (y : R) => zero_mul' y
+  Eq.trans (congr2 add (z x.h) (congr2 add (z x.a) (congr2 add (z x.b) (congr2 add (z x.n) (z x.p)))))
+    (Eq.trans (zero_add _) (Eq.trans (zero_add _) (Eq.trans (zero_add _) (zero_add zero))))
+
+theorem lin_eH (U : R) (x : Atoms R) : Eq (lin U x eH) x.h :=
+  Eq.trans (congr2 add (one_mul_eval U x.h) (congr2 add (zero_mul' x.a) (congr2 add (zero_mul' x.b) (congr2 add (zero_mul' x.n) (zero_mul' x.p)))))
+    (Eq.trans (congrArg (add x.h) (Eq.trans (zero_add _) (Eq.trans (zero_add _) (zero_add zero)))) (add_zero x.h))
+
+theorem lin_eA (U : R) (x : Atoms R) : Eq (lin U x eA) x.a :=
+  Eq.trans (congr2 add (zero_mul' x.h) (congrArg (add (mul (Poly.eval pone U) x.a)) (Eq.trans (congr2 add (zero_mul' x.b) (congr2 add (zero_mul' x.n) (zero_mul' x.p))) (Eq.trans (zero_add _) (zero_add zero)))))
+    (Eq.trans (zero_add _) (Eq.trans (add_zero _) (one_mul_eval U x.a)))
+
+theorem lin_eB (U : R) (x : Atoms R) : Eq (lin U x eB) x.b :=
+  Eq.trans (congr2 add (zero_mul' x.h) (congr2 add (zero_mul' x.a) (congrArg (add (mul (Poly.eval pone U) x.b)) (Eq.trans (congr2 add (zero_mul' x.n) (zero_mul' x.p)) (zero_add zero)))))
+    (Eq.trans (zero_add _) (Eq.trans (zero_add _) (Eq.trans (add_zero _) (one_mul_eval U x.b))))
+
+theorem lin_eN (U : R) (x : Atoms R) : Eq (lin U x eN) x.n :=
+  Eq.trans (congr2 add (zero_mul' x.h) (congr2 add (zero_mul' x.a) (congr2 add (zero_mul' x.b) (congr2 add (one_mul_eval U x.n) (zero_mul' x.p)))))
+    (Eq.trans (zero_add _) (Eq.trans (zero_add _) (Eq.trans (zero_add _) (add_zero x.n))))
+
+theorem lin_eP (U : R) (x : Atoms R) : Eq (lin U x eP) x.p :=
+  Eq.trans (congr2 add (zero_mul' x.h) (congr2 add (zero_mul' x.a) (congr2 add (zero_mul' x.b) (congr2 add (zero_mul' x.n) (one_mul_eval U x.p)))))
+    (Eq.trans (zero_add _) (Eq.trans (zero_add _) (Eq.trans (zero_add _) (zero_add x.p))))
+
+/-! ### Error propagation in linear forms -/
+
+section lin_rules
+variable {U : R} {X : Atoms R}
+
+theorem rounds_lin {u η x y : R} {m e : Atoms Poly} (hU : le zero U) (r : Rounds u η x y) (hu : le u U)
+    (hm : le (abs x) (lin U X m)) (he : le η (lin U X e)) : le (abs (sub y x)) (lin U X (cadd (cshift m) e)) :=
+  le_trans' (rounds_mono r hu)
+    (le_eq_trans (add_le_add' (mul_le_mul_left' hU hm) he)
+      (Eq.symm (Eq.trans (lin_add U X (cshift m) e) (congrArg (fun w => add w (lin U X e)) (lin_shift U X m)))))
+
+/-- A rounding whose unit is at most `U + U²` (a float64 sum rounded again to work precision). -/
+theorem rounds_lin2 {u η x y : R} {m e : Atoms Poly} (hU : le zero U) (r : Rounds u η x y)
+    (hu : le u (add U (mul U U))) (hm : le (abs x) (lin U X m)) (he : le η (lin U X e)) :
+    le (abs (sub y x)) (lin U X (cadd (cshift m) (cadd (cshift (cshift m)) e))) :=
+  let hm' : le (mul u (abs x)) (add (mul U (lin U X m)) (mul U (mul U (lin U X m)))) :=
+    le_trans' (mul_le_mul_right' (abs_nonneg x) hu)
+      (eq_le_trans (add_mul U (mul U U) (abs x))
+        (add_le_add' (mul_le_mul_left' hU hm)
+          (eq_le_trans (mul_assoc U U (abs x)) (mul_le_mul_left' hU (mul_le_mul_left' hU hm)))))
+  le_trans' r
+    (le_eq_trans (add_le_add' hm' he)
+      (Eq.symm
+        (Eq.trans (lin_add U X (cshift m) (cadd (cshift (cshift m)) e))
+          (Eq.trans (congr2 add (lin_shift U X m)
+              (Eq.trans (lin_add U X (cshift (cshift m)) e)
+                (congrArg (fun w => add w (lin U X e))
+                  (Eq.trans (lin_shift U X (cshift m)) (congrArg (mul U) (lin_shift U X m))))))
+            (Eq.symm (add_assoc (mul U (lin U X m)) (mul U (mul U (lin U X m))) (lin U X e)))))))
+
+theorem close_trans_lin {x y z : R} {e₁ e₂ : Atoms Poly} (h₁ : le (abs (sub x y)) (lin U X e₁))
+    (h₂ : le (abs (sub y z)) (lin U X e₂)) : le (abs (sub x z)) (lin U X (cadd e₁ e₂)) :=
+  le_eq_trans (close_trans h₁ h₂) (Eq.symm (lin_add U X e₁ e₂))
+
+theorem close_add_lin {x y x' y' : R} {e₁ e₂ : Atoms Poly} (h₁ : le (abs (sub x x')) (lin U X e₁))
+    (h₂ : le (abs (sub y y')) (lin U X e₂)) : le (abs (sub (add x y) (add x' y'))) (lin U X (cadd e₁ e₂)) :=
+  le_eq_trans (close_add h₁ h₂) (Eq.symm (lin_add U X e₁ e₂))
+
+theorem abs_close_lin {x y : R} {m e : Atoms Poly} (he : le (abs (sub y x)) (lin U X e))
+    (hm : le (abs x) (lin U X m)) : le (abs y) (lin U X (cadd m e)) :=
+  le_trans' (abs_le_of_close he) (le_eq_trans (add_le_add_right' (lin U X e) hm) (Eq.symm (lin_add U X m e)))
+
+theorem abs_add_lin {x y : R} {m₁ m₂ : Atoms Poly} (h₁ : le (abs x) (lin U X m₁)) (h₂ : le (abs y) (lin U X m₂)) :
+    le (abs (add x y)) (lin U X (cadd m₁ m₂)) :=
+  le_trans' (abs_add x y) (le_eq_trans (add_le_add' h₁ h₂) (Eq.symm (lin_add U X m₁ m₂)))
+
+theorem close_refl_lin (x : R) : le (abs (sub x x)) (lin U X cz) :=
+  le_eq_trans (close_refl x) (Eq.symm (lin_cz U X))
+
+theorem zero_le_lin : le (zero : R) (lin U X cz) := le_of_eq (Eq.symm (lin_cz U X))
+
+end lin_rules
+
+/-! ## Additivity (`bounds.additivity_bound`, `K_ADDITIVITY = 8`) -/
+
+/-- `k U` -/
+def pU (k : Num) : Poly := List.cons Num.z (List.cons k List.nil)
+/-- `k` -/
+def pK (k : Num) : Poly := List.cons k List.nil
+
+/-- Steering twice along `v` versus once with the Python (float64) sum `a + b`, for one
+coordinate. Exact products `A = a v`, `B = b v`; `N = η_a |v|`, `P = η_p`. Left:
+`s₁ = fl(h + D_a)`, `L = fl(s₁ + D_b)` with the deltas `D = fl_p(fl_a(α) v)` (`r₁`..`r₆`).
+Right: `a + b` rounded in float64 then to work precision (unit `u_s ≤ U + U²`, `r₇`), the product
+(`r₈`) and the sum `R = fl(h + D_{a+b})` (`r₉`). Every other unit is at most `U = û`, `64 U ≤ 1`.
+Conclusion: `|L - R| ≤ 8 U (|h| + |A| + |B|) + 4 η_p + 4 η_a |v|`. -/
+theorem additivity_bound {uα up uadd us U N P h A B a₁ Da s₁ b₁ Db L sb Dab Rr : R}
+    (hU : le zero U) (h64 : le (mul (ofNum n64) U) one)
+    (hα : le uα U) (hp : le up U) (hadd : le uadd U) (hs : le us (add U (mul U U)))
+    (hN : le zero N) (hP : le zero P)
+    (r₁ : Rounds uα N A a₁) (r₂ : Rounds up P a₁ Da) (r₃ : Rounds uadd zero (add h Da) s₁)
+    (r₄ : Rounds uα N B b₁) (r₅ : Rounds up P b₁ Db) (r₆ : Rounds uadd zero (add s₁ Db) L)
+    (r₇ : Rounds us N (add A B) sb) (r₈ : Rounds up P sb Dab) (r₉ : Rounds uadd zero (add h Dab) Rr) :
+    le (abs (sub L Rr))
+      (lin U (Atoms.mk (abs h) (abs A) (abs B) N P) (Atoms.mk (pU n8) (pU n8) (pU n8) (pK n4) (pK n4))) :=
+  let X : Atoms R := Atoms.mk (abs h) (abs A) (abs B) N P
+  let hX : Atoms.Nonneg X :=
+    And.intro (abs_nonneg h) (And.intro (abs_nonneg A) (And.intro (abs_nonneg B) (And.intro hN hP)))
+  let xH : le (abs h) (lin U X eH) := le_of_eq (Eq.symm (lin_eH U X))
+  let xA : le (abs A) (lin U X eA) := le_of_eq (Eq.symm (lin_eA U X))
+  let xB : le (abs B) (lin U X eB) := le_of_eq (Eq.symm (lin_eB U X))
+  let xN : le N (lin U X eN) := le_of_eq (Eq.symm (lin_eN U X))
+  let xP : le P (lin U X eP) := le_of_eq (Eq.symm (lin_eP U X))
+  let z0 : le zero (lin U X cz) := zero_le_lin
+  -- left: the delta of A, then s₁, the delta of B, then L
+  let e₁ := rounds_lin hU r₁ hα xA xN
+  let eDa := close_trans_lin (rounds_lin hU r₂ hp (abs_close_lin e₁ xA) xP) e₁
+  let es₁ := close_trans_lin (rounds_lin hU r₃ hadd (abs_add_lin xH (abs_close_lin eDa xA)) z0)
+    (close_add_lin (close_refl_lin h) eDa)
+  let f₁ := rounds_lin hU r₄ hα xB xN
+  let eDb := close_trans_lin (rounds_lin hU r₅ hp (abs_close_lin f₁ xB) xP) f₁
+  let eL := close_trans_lin
+    (rounds_lin hU r₆ hadd (abs_add_lin (abs_close_lin es₁ (abs_add_lin xH xA)) (abs_close_lin eDb xB)) z0)
+    (close_add_lin es₁ eDb)
+  -- right: the rounded sum, its delta, then R
+  let xAB := abs_add_lin xA xB
+  let k₁ := rounds_lin2 hU r₇ hs xAB xN
+  let eDab := close_trans_lin (rounds_lin hU r₈ hp (abs_close_lin k₁ xAB) xP) k₁
+  let eR := close_trans_lin (rounds_lin hU r₉ hadd (abs_add_lin xH (abs_close_lin eDab xAB)) z0)
+    (close_add_lin (close_refl_lin h) eDab)
+  let eR' := eq_le_trans (abs_sub_comm' (add (add h A) B) Rr)
+    (Eq.subst (fun w => le (abs (sub Rr w)) (lin U X _)) (Eq.symm (add_assoc h A B)) eR)
+  le_trans' (close_trans_lin eL eR') (lin_le hX hU h64 (Eq.refl Bool.true))
+
 end SteeringFloat
 
 end
