@@ -845,6 +845,87 @@ theorem additivity_bound {uα up uadd us U N P h A B a₁ Da s₁ b₁ Db L sb D
     (Eq.subst (fun w => le (abs (sub Rr w)) (lin U X _)) (Eq.symm (add_assoc h A B)) eR)
   le_trans' (close_trans_lin eL eR') (lin_le hX hU h64 (Eq.refl Bool.true))
 
+/-! ## Composition (`bounds.composition_bound`, `K_COMPOSITION = 9`) -/
+
+/-- Two vectors `u`, `w` at one layer with one `α`, versus once with `fl_t(u + w)`, for one
+coordinate. Exact products `A_u = α u`, `A_w = α w`; `n = η_a (|u| + |w|)`, `P = η_p`; the
+alpha-rounding terms are `N_u = η_a |u| ≤ n`, `N_w = η_a |w| ≤ n`, and on the right
+`N_q = η_a |fl_t(u + w)| ≤ n + U n` (as `|fl_t(u + w)| ≤ (1 + u_vec)(|u| + |w|)`). Left:
+`s₁ = fl(h + D_u)`, `L = fl(s₁ + D_w)`. Right: `α fl_t(u + w)` is a rounding of `A_u + A_w` with
+unit `u_vec` (`r₇`), then the delta (`r₈`, `r₉`) and `R = fl(h + D)` (`r₁₀`). Every unit is at
+most `U = û`, `64 U ≤ 1`. Conclusion: `|L - R| ≤ 9 U (|h| + |A_u| + |A_w|) + 4 η_p + 4 n`. -/
+theorem composition_bound {uα up uadd uvec U n Nu Nw Nq P h Au Aw a₁ Du s₁ b₁ Dw L aq c₁ D Rr : R}
+    (hU : le zero U) (h64 : le (mul (ofNum n64) U) one)
+    (hα : le uα U) (hp : le up U) (hadd : le uadd U) (hvec : le uvec U)
+    (hn : le zero n) (hP : le zero P) (hNu : le Nu n) (hNw : le Nw n) (hNq : le Nq (add n (mul U n)))
+    (r₁ : Rounds uα Nu Au a₁) (r₂ : Rounds up P a₁ Du) (r₃ : Rounds uadd zero (add h Du) s₁)
+    (r₄ : Rounds uα Nw Aw b₁) (r₅ : Rounds up P b₁ Dw) (r₆ : Rounds uadd zero (add s₁ Dw) L)
+    (r₇ : Rounds uvec zero (add Au Aw) aq) (r₈ : Rounds uα Nq aq c₁) (r₉ : Rounds up P c₁ D)
+    (r₁₀ : Rounds uadd zero (add h D) Rr) :
+    le (abs (sub L Rr))
+      (lin U (Atoms.mk (abs h) (abs Au) (abs Aw) n P) (Atoms.mk (pU n9) (pU n9) (pU n9) (pK n4) (pK n4))) :=
+  let X : Atoms R := Atoms.mk (abs h) (abs Au) (abs Aw) n P
+  let hX : Atoms.Nonneg X :=
+    And.intro (abs_nonneg h) (And.intro (abs_nonneg Au) (And.intro (abs_nonneg Aw) (And.intro hn hP)))
+  let xH : le (abs h) (lin U X eH) := le_of_eq (Eq.symm (lin_eH U X))
+  let xA : le (abs Au) (lin U X eA) := le_of_eq (Eq.symm (lin_eA U X))
+  let xB : le (abs Aw) (lin U X eB) := le_of_eq (Eq.symm (lin_eB U X))
+  let xn : le n (lin U X eN) := le_of_eq (Eq.symm (lin_eN U X))
+  let xP : le P (lin U X eP) := le_of_eq (Eq.symm (lin_eP U X))
+  let xNq : le Nq (lin U X (cadd eN (cshift eN))) :=
+    le_trans' hNq
+      (le_of_eq (Eq.symm (Eq.trans (lin_add U X eN (cshift eN))
+        (congr2 add (lin_eN U X) (Eq.trans (lin_shift U X eN) (congrArg (mul U) (lin_eN U X)))))))
+  let z0 : le zero (lin U X cz) := zero_le_lin
+  let e₁ := rounds_lin hU r₁ hα xA (le_trans' hNu xn)
+  let eDu := close_trans_lin (rounds_lin hU r₂ hp (abs_close_lin e₁ xA) xP) e₁
+  let es₁ := close_trans_lin (rounds_lin hU r₃ hadd (abs_add_lin xH (abs_close_lin eDu xA)) z0)
+    (close_add_lin (close_refl_lin h) eDu)
+  let f₁ := rounds_lin hU r₄ hα xB (le_trans' hNw xn)
+  let eDw := close_trans_lin (rounds_lin hU r₅ hp (abs_close_lin f₁ xB) xP) f₁
+  let eL := close_trans_lin
+    (rounds_lin hU r₆ hadd (abs_add_lin (abs_close_lin es₁ (abs_add_lin xH xA)) (abs_close_lin eDw xB)) z0)
+    (close_add_lin es₁ eDw)
+  let xAB := abs_add_lin xA xB
+  let k₁ := rounds_lin hU r₇ hvec xAB z0
+  let maq := abs_close_lin k₁ xAB
+  let k₂ := rounds_lin hU r₈ hα maq xNq
+  let k₃ := rounds_lin hU r₉ hp (abs_close_lin k₂ maq) xP
+  let eD := close_trans_lin k₃ (close_trans_lin k₂ k₁)
+  let eR := close_trans_lin (rounds_lin hU r₁₀ hadd (abs_add_lin xH (abs_close_lin eD xAB)) z0)
+    (close_add_lin (close_refl_lin h) eD)
+  let eR' := eq_le_trans (abs_sub_comm' (add (add h Au) Aw) Rr)
+    (Eq.subst (fun w => le (abs (sub Rr w)) (lin U X _)) (Eq.symm (add_assoc h Au Aw)) eR)
+  le_trans' (close_trans_lin eL eR') (lin_le hX hU h64 (Eq.refl Bool.true))
+
+/-! ## Commutation (`bounds.commutation_bound`, `K_COMMUTATION = 5`) -/
+
+/-- Two hooks on one layer in either order add the *same* rounded deltas `P`, `Q`; only the sums
+round differently: `|fl(fl(h + P) + Q) - fl(fl(h + Q) + P)| ≤ 5 u (|h| + |P| + |Q|)` for sums
+rounded with unit at most `U = u`, `64 U ≤ 1`. -/
+theorem commutation_bound {u₁ u₂ u₃ u₄ U h P Q s₁ L s₂ Rr : R} (hU : le zero U) (h64 : le (mul (ofNum n64) U) one)
+    (hu₁ : le u₁ U) (hu₂ : le u₂ U) (hu₃ : le u₃ U) (hu₄ : le u₄ U)
+    (r₁ : Rounds u₁ zero (add h P) s₁) (r₂ : Rounds u₂ zero (add s₁ Q) L)
+    (r₃ : Rounds u₃ zero (add h Q) s₂) (r₄ : Rounds u₄ zero (add s₂ P) Rr) :
+    le (abs (sub L Rr))
+      (lin U (Atoms.mk (abs h) (abs P) (abs Q) zero zero) (Atoms.mk (pU n5) (pU n5) (pU n5) List.nil List.nil)) :=
+  let X : Atoms R := Atoms.mk (abs h) (abs P) (abs Q) zero zero
+  let hX : Atoms.Nonneg X :=
+    And.intro (abs_nonneg h) (And.intro (abs_nonneg P) (And.intro (abs_nonneg Q) (And.intro (le_refl zero) (le_refl zero))))
+  let xH : le (abs h) (lin U X eH) := le_of_eq (Eq.symm (lin_eH U X))
+  let xP : le (abs P) (lin U X eA) := le_of_eq (Eq.symm (lin_eA U X))
+  let xQ : le (abs Q) (lin U X eB) := le_of_eq (Eq.symm (lin_eB U X))
+  let z0 : le zero (lin U X cz) := zero_le_lin
+  let e₁ := rounds_lin hU r₁ hu₁ (abs_add_lin xH xP) z0
+  let eL := close_trans_lin (rounds_lin hU r₂ hu₂ (abs_add_lin (abs_close_lin e₁ (abs_add_lin xH xP)) xQ) z0)
+    (close_add_lin e₁ (close_refl_lin Q))
+  let e₂ := rounds_lin hU r₃ hu₃ (abs_add_lin xH xQ) z0
+  let eR := close_trans_lin (rounds_lin hU r₄ hu₄ (abs_add_lin (abs_close_lin e₂ (abs_add_lin xH xQ)) xP) z0)
+    (close_add_lin e₂ (close_refl_lin P))
+  let eR' := eq_le_trans (abs_sub_comm' (add (add h P) Q) Rr)
+    (Eq.subst (fun w => le (abs (sub Rr w)) (lin U X _)) (add_right_comm h Q P) eR)
+  le_trans' (close_trans_lin eL eR') (lin_le hX hU h64 (Eq.refl Bool.true))
+
 end SteeringFloat
 
 end
