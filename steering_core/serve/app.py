@@ -170,12 +170,18 @@ def _rss_bytes() -> int:
 class _Server:
     """The state behind the routes: model, vectors, settings and the engine."""
 
-    def __init__(self, loaded: LoadedModel, vectors: VectorSet, settings: ServeSettings) -> None:
+    def __init__(self, loaded: LoadedModel, vectors: VectorSet, settings: ServeSettings, engine: Any = None) -> None:
         self.loaded, self.vectors, self.settings = loaded, vectors, settings
-        self.engine = Engine(loaded.model, loaded.tokenizer, settings.max_batch, settings.max_concurrent)
+        # ``engine``: another engine with the same submit/stats/close interface (``--engine vllm``).
+        if engine is None:
+            engine = Engine(loaded.model, loaded.tokenizer, settings.max_batch, settings.max_concurrent)
+        self.engine = engine
         config = getattr(loaded.model, "config", None)
         text = config.get_text_config() if config is not None and hasattr(config, "get_text_config") else config
         self.context = int(getattr(text, "max_position_embeddings", 0) or 1 << 30)
+        limit = getattr(engine, "context", None)
+        if isinstance(limit, int) and limit > 0:
+            self.context = min(self.context, limit)
         self.created = int(time.time())
 
     # ------------------------------------------------------------------ request checks
@@ -301,9 +307,13 @@ async def _next_event(
                 return None
 
 
-def create_app(loaded: LoadedModel, vectors: VectorSet, settings: ServeSettings) -> FastAPI:
-    """The application serving ``loaded`` with ``vectors`` under ``settings`` (starts the engine)."""
-    server = _Server(loaded, vectors, settings)
+def create_app(loaded: LoadedModel, vectors: VectorSet, settings: ServeSettings, engine: Any = None) -> FastAPI:
+    """The application serving ``loaded`` with ``vectors`` under ``settings`` (starts the engine).
+
+    ``engine``: None for the Hugging Face engine, else an engine object with ``submit(job)``,
+    ``stats()``, ``close()`` and optionally ``context`` (e.g. :class:`.engine_vllm.VllmServeEngine`).
+    """
+    server = _Server(loaded, vectors, settings, engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -60,6 +60,15 @@ def add_subcommand(sub: Any) -> None:
     p.add_argument("--max-body-bytes", type=_positive_int, default=DEFAULTS["max_body_bytes"])
     p.add_argument("--timeout", type=_positive_float, default=DEFAULTS["timeout"], help="per-request seconds")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument(
+        "--engine",
+        default="hf",
+        choices=["hf", "vllm"],
+        help="hf (default) or vllm (stock vLLM with steering hooks; needs the vLLM environment, make vllm)",
+    )
+    p.add_argument(
+        "--max-model-len", type=_positive_int, default=2048, help="vllm engine: context length (prompt + new tokens)"
+    )
     p.set_defaults(func=cmd_serve)
 
 
@@ -108,6 +117,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         request_timeout_s=args.timeout,
         api_key=args.api_key,
     )
-    app = create_app(loaded, vectors, settings)
+    engine = None
+    if getattr(args, "engine", "hf") == "vllm":
+        from steering_core.serve.engine_vllm import VllmServeEngine
+
+        engine = VllmServeEngine(loaded, vectors, args.max_batch, args.max_concurrent, args.max_model_len)
+    app = create_app(loaded, vectors, settings, engine)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     return 0

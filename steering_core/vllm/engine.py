@@ -146,7 +146,9 @@ class SteeredLLM:
 
         folder = Path(reference.source)
         if not (folder / "config.json").is_file():
-            raise InvalidParameterError("reference", "a model loaded from a local folder (its source)", reference.source)
+            raise InvalidParameterError(
+                "reference", "a model loaded from a local folder (its source)", reference.source
+            )
         self.reference = reference
         self.folder = folder
         self.max_model_len = max_model_len
@@ -169,7 +171,8 @@ class SteeredLLM:
         kwargs.update(llm_kwargs)
         self.llm = LLM(**kwargs)
         self.engine = self.llm.llm_engine
-        self.facts = self.llm.collective_rpc("steering_install")[0]
+        rows = int(reference.model.get_input_embeddings().weight.shape[0])
+        self.facts = self.llm.collective_rpc("steering_install", args=(rows,))[0]
         self._check_same_weights()
         self.registry: dict[str, VectorRef] = {}
         self._registered: set[str] = set()
@@ -180,8 +183,6 @@ class SteeredLLM:
 
     # ------------------------------------------------------------------ identity
     def _check_same_weights(self) -> None:
-        from steering_core.layers import locate
-
         facts = self.facts
         ref = self.reference
         if facts["num_layers"] != ref.num_layers or facts["hidden_size"] != ref.hidden_size:
@@ -189,8 +190,7 @@ class SteeredLLM:
                 f"steering: vLLM serves {facts['num_layers']} layers of width {facts['hidden_size']}, the reference "
                 f"has {ref.num_layers} of width {ref.hidden_size}"
             )
-        base, _ = locate(ref.model)
-        embed = base.get_input_embeddings().weight.detach().to("cpu").contiguous()
+        embed = ref.model.get_input_embeddings().weight.detach().to("cpu").contiguous()
         mine = hashlib.sha256(embed.float().numpy().tobytes()).hexdigest()
         if mine != facts["embed_sha256"]:
             raise SteeringUnavailableError(
@@ -368,7 +368,8 @@ class SteeredLLM:
         for mode in expected:
             term = ResolvedTerm(PROBE_NAME, ref.digest, 1.0, layers, mode)
             salt = f"probe-{nonce}-{cache_salt((term,))}"
-            batch.append(self.request(prompt, (term,), PROBE_TOKENS, tag=f"{nonce}-{mode}", salt=salt, min_tokens=PROBE_TOKENS))
+            tag = f"{nonce}-{mode}"
+            batch.append(self.request(prompt, (term,), PROBE_TOKENS, tag=tag, salt=salt, min_tokens=PROBE_TOKENS))
         batch.append(self.request(prompt, (), PROBE_TOKENS, min_tokens=PROBE_TOKENS))
         self.llm.collective_rpc("steering_stats", args=(True,))
         self.run(batch)

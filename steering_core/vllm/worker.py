@@ -36,6 +36,7 @@ steer unless the hooks steered exactly the expected rows.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,12 +98,13 @@ class SteeringWorkerExtension:
     _steering: _State | None = None
 
     # ------------------------------------------------------------------ rpc: install / remove
-    def steering_install(self) -> dict[str, Any]:
+    def steering_install(self, vocab_rows: int | None = None) -> dict[str, Any]:
         """Install the pre-hook and one hook per decoder layer (idempotent); the model's facts.
 
         Returns ``{"runner", "model", "num_layers", "hidden_size", "dtype", "embed_sha256"}``;
         ``embed_sha256`` hashes the token-embedding table so the driver can check that the served
-        weights are the checkpoint its certified vectors were verified against.
+        weights are the checkpoint its certified vectors were verified against (its first
+        ``vocab_rows`` rows: vLLM may pad the table).
         """
         runner = self.model_runner  # type: ignore[attr-defined]
         for attr in ("input_batch", "query_start_loc", "requests", "model"):
@@ -111,10 +113,14 @@ class SteeringWorkerExtension:
         model = runner.model
         base = getattr(model, "model", None)
         layers = getattr(base, "layers", None)
-        if not isinstance(layers, nn.ModuleList):
+        if not isinstance(base, nn.Module) or not isinstance(layers, nn.ModuleList):
             raise RuntimeError(f"steering: {type(model).__name__} has no model.layers decoder stack")
         param = next(model.parameters())
-        embed = base.embed_tokens.weight.detach().to("cpu").contiguous()  # type: ignore[union-attr]
+        table: Any = getattr(base, "embed_tokens", None)
+        if table is None or not isinstance(getattr(table, "weight", None), torch.Tensor):
+            raise RuntimeError(f"steering: {type(model).__name__}.model has no embed_tokens weight")
+        embed = table.weight.detach().to("cpu")
+        embed = (embed if vocab_rows is None else embed[:vocab_rows]).contiguous()
         facts = {
             "runner": f"{type(runner).__module__}.{type(runner).__name__}",
             "model": type(model).__name__,
@@ -203,7 +209,8 @@ class SteeringWorkerExtension:
                 if vector is None:  # the driver registers before it submits: never expected
                     state.anomaly(f"request {req_id}: unregistered vector {term['d'][:12]}")
                     continue
-                deltas = {int(layer): steering_delta(vector[int(layer)], float(term["a"]), state.dtype) for layer in term["l"]}
+                alpha = float(term["a"])
+                deltas = {int(layer): steering_delta(vector[int(layer)], alpha, state.dtype) for layer in term["l"]}
                 terms.append((str(term["p"]), deltas))
             plan = _ReqPlan(payload.get("tag"), terms)
         if len(state.plans) > 4 * len(state.runner.requests) + 64:
@@ -231,7 +238,7 @@ class SteeringWorkerExtension:
                 state.anomaly("positions is not a 1-D tensor (M-RoPE or an unknown forward signature)")
                 return None
             qsl = state.runner.query_start_loc.cpu[: n + 1].tolist()
-            if qsl[0] != 0 or qsl[-1] > positions.shape[0] or any(b < a for a, b in zip(qsl, qsl[1:], strict=False)):
+            if qsl[0] != 0 or qsl[-1] > positions.shape[0] or any(b < a for a, b in itertools.pairwise(qsl)):
                 state.anomaly(f"query_start_loc {qsl[:4]}... does not fit {positions.shape[0]} rows")
                 return None
             computed = batch.num_computed_tokens_cpu
