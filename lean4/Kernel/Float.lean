@@ -926,6 +926,109 @@ theorem commutation_bound {u₁ u₂ u₃ u₄ U h P Q s₁ L s₂ Rr : R} (hU :
     (Eq.subst (fun w => le (abs (sub Rr w)) (lin U X _)) (add_right_comm h Q P) eR)
   le_trans' (close_trans_lin eL eR') (lin_le hX hU h64 (Eq.refl Bool.true))
 
+/-! ## Scale covariance (`bounds.scale_bound`, `K_SCALE = 8`) -/
+
+/-- Two successive roundings `x → y → z` whose units add up to at most `U + U²` (a float64
+product rounded again to work precision; for float64 the second rounding is exact). -/
+theorem two_rounds_lin {U : R} {X : Atoms R} {u₁ u₂ η₁ η₂ x y z : R} {m e₁ e₂ : Atoms Poly} (hU : le zero U)
+    (r₁ : Rounds u₁ η₁ x y) (r₂ : Rounds u₂ η₂ y z) (hu₁ : le u₁ U) (hu : le (add u₂ u₁) (add U (mul U U)))
+    (hu₂ : le zero u₂) (hu₂U : le u₂ U) (hm : le (abs x) (lin U X m)) (he₁ : le η₁ (lin U X e₁)) (he₂ : le η₂ (lin U X e₂)) :
+    le (abs (sub z x))
+      (lin U X (cadd (cshift m) (cadd (cshift (cshift m)) (cadd (cshift (cadd (cshift m) e₁)) (cadd e₂ e₁))))) :=
+  let a := mul u₂ (abs x)
+  let t := add (mul u₁ (abs x)) η₁
+  let b := mul u₂ t
+  let d := mul u₁ (abs x)
+  -- |z - x| ≤ ((a + b) + η₂) + (d + η₁)
+  let h0 : le (abs (sub z x)) (add (add (add a b) η₂) (add d η₁)) :=
+    close_trans
+      (le_trans' r₂ (add_le_add_right' η₂
+        (le_eq_trans (mul_le_mul_left' hu₂ (abs_le_of_close r₁)) (mul_add u₂ (abs x) t))))
+      r₁
+  -- regroup to (a + d) + (b + (η₂ + η₁))
+  let hg : Eq (add (add (add a b) η₂) (add d η₁)) (add (add a d) (add b (add η₂ η₁))) :=
+    Eq.trans (add_assoc (add a b) η₂ (add d η₁))
+      (Eq.trans (add_assoc a b (add η₂ (add d η₁)))
+        (Eq.trans
+          (congrArg (add a)
+            (Eq.trans (congrArg (add b) (add_left_comm η₂ d η₁)) (add_left_comm b d (add η₂ η₁))))
+          (Eq.symm (add_assoc a d (add b (add η₂ η₁))))))
+  let L := lin U X m
+  let hlin : Eq (lin U X (cadd (cshift m) (cadd (cshift (cshift m)) (cadd (cshift (cadd (cshift m) e₁)) (cadd e₂ e₁)))))
+      (add (mul U L) (add (mul U (mul U L)) (add (mul U (add (mul U L) (lin U X e₁))) (add (lin U X e₂) (lin U X e₁))))) :=
+    Eq.trans (lin_add U X _ _)
+      (congr2 add (lin_shift U X m)
+        (Eq.trans (lin_add U X _ _)
+          (congr2 add (Eq.trans (lin_shift U X (cshift m)) (congrArg (mul U) (lin_shift U X m)))
+            (Eq.trans (lin_add U X _ _)
+              (congr2 add
+                (Eq.trans (lin_shift U X _) (congrArg (mul U) (Eq.trans (lin_add U X _ _) (congrArg (fun w => add w (lin U X e₁)) (lin_shift U X m)))))
+                (lin_add U X e₂ e₁))))))
+  let had : le (add a d) (add (mul U L) (mul U (mul U L))) :=
+    eq_le_trans (Eq.symm (add_mul u₂ u₁ (abs x)))
+      (le_trans' (mul_le_mul_right' (abs_nonneg x) hu)
+        (eq_le_trans (add_mul U (mul U U) (abs x))
+          (add_le_add' (mul_le_mul_left' hU hm)
+            (eq_le_trans (mul_assoc U U (abs x)) (mul_le_mul_left' hU (mul_le_mul_left' hU hm))))))
+  let ht : le zero t := le_trans' (abs_nonneg (sub y x)) r₁
+  let hb : le b (mul U (add (mul U L) (lin U X e₁))) :=
+    le_trans' (mul_le_mul_right' ht hu₂U)
+      (mul_le_mul_left' hU (add_le_add' (le_trans' (mul_le_mul_right' (abs_nonneg x) hu₁) (mul_le_mul_left' hU hm)) he₁))
+  le_trans' h0 (eq_le_trans hg (le_eq_trans (add_le_add' had (add_le_add' hb (add_le_add' he₂ he₁)))
+    (Eq.trans (add_assoc (mul U L) (mul U (mul U L)) _) (Eq.symm hlin))))
+
+/-- Scaling `v` by `c` (rounded once to the residual dtype) versus scaling `α` (the Python float64
+product `c α`), for one coordinate. `A = c α v` exactly; atoms `|h|`, `|A|`, `E₁ = η_vec |α|`,
+`E₂ = (η_a + η_64)(|v| + |c v|)`, `P = η_p`. Left: `α fl_t(c v)` is a rounding of `A` with unit
+`u_vec` and error `E₁` (`r₁`); the alpha rounding's error `N_l = η_a |fl_t(c v)|` is at most
+`E₂ + U E₂ + U P` (`hNl`: `|fl_t(c v)| ≤ (1 + u_vec)|c v| + η_vec` and `η_a η_vec ≤ U η_p`); then the
+product (`r₃`) and `L = fl(h + D_l)` (`r₄`). Right: `fl64(c α) v` is a rounding of `A` (unit
+`u_64`, error `N₆₄ = η_64 |v| ≤ E₂`), rounded again to work precision (unit `u_a`, error
+`N_a = η_a |v| ≤ E₂`), with `u_a + u_64 ≤ U + U²`; then the product and `R = fl(h + D_r)`.
+Every other unit is at most `U = û`, `64 U ≤ 1`. Conclusion:
+`|L - R| ≤ 8 U (|h| + |c α v|) + 2 η_vec |α| + 4 (η_a + η_64)(|v| + |c v|) + 4 η_p`. -/
+theorem scale_bound {uvec uα up uadd u64 U E₁ E₂ Nl N64 Na P h A aq a₁ Dl L c₁ c₂ Dr Rr : R}
+    (hU : le zero U) (h64 : le (mul (ofNum n64) U) one)
+    (hvec : le uvec U) (hα : le uα U) (hα0 : le zero uα) (hp : le up U) (hadd : le uadd U) (hu64 : le u64 U)
+    (hjoint : le (add uα u64) (add U (mul U U)))
+    (hE₁ : le zero E₁) (hE₂ : le zero E₂) (hP : le zero P)
+    (hNl : le Nl (add E₂ (add (mul U E₂) (mul U P)))) (hN64 : le N64 E₂) (hNa : le Na E₂)
+    (r₁ : Rounds uvec E₁ A aq) (r₂ : Rounds uα Nl aq a₁) (r₃ : Rounds up P a₁ Dl) (r₄ : Rounds uadd zero (add h Dl) L)
+    (r₅ : Rounds u64 N64 A c₁) (r₆ : Rounds uα Na c₁ c₂) (r₇ : Rounds up P c₂ Dr) (r₈ : Rounds uadd zero (add h Dr) Rr) :
+    le (abs (sub L Rr))
+      (lin U (Atoms.mk (abs h) (abs A) E₁ E₂ P) (Atoms.mk (pU n8) (pU n8) (pK n2) (pK n4) (pK n4))) :=
+  let X : Atoms R := Atoms.mk (abs h) (abs A) E₁ E₂ P
+  let hX : Atoms.Nonneg X :=
+    And.intro (abs_nonneg h) (And.intro (abs_nonneg A) (And.intro hE₁ (And.intro hE₂ hP)))
+  let xH : le (abs h) (lin U X eH) := le_of_eq (Eq.symm (lin_eH U X))
+  let xA : le (abs A) (lin U X eA) := le_of_eq (Eq.symm (lin_eA U X))
+  let xE₁ : le E₁ (lin U X eB) := le_of_eq (Eq.symm (lin_eB U X))
+  let xE₂ : le E₂ (lin U X eN) := le_of_eq (Eq.symm (lin_eN U X))
+  let xP : le P (lin U X eP) := le_of_eq (Eq.symm (lin_eP U X))
+  let xNl : le Nl (lin U X (cadd eN (cadd (cshift eN) (cshift eP)))) :=
+    le_trans' hNl
+      (le_of_eq (Eq.symm (Eq.trans (lin_add U X _ _)
+        (congr2 add (lin_eN U X)
+          (Eq.trans (lin_add U X _ _)
+            (congr2 add (Eq.trans (lin_shift U X eN) (congrArg (mul U) (lin_eN U X)))
+              (Eq.trans (lin_shift U X eP) (congrArg (mul U) (lin_eP U X)))))))))
+  let z0 : le zero (lin U X cz) := zero_le_lin
+  -- left
+  let e₁ := rounds_lin hU r₁ hvec xA xE₁
+  let maq := abs_close_lin e₁ xA
+  let e₂ := rounds_lin hU r₂ hα maq xNl
+  let e₃ := rounds_lin hU r₃ hp (abs_close_lin e₂ maq) xP
+  let eDl := close_trans_lin e₃ (close_trans_lin e₂ e₁)
+  let eL := close_trans_lin (rounds_lin hU r₄ hadd (abs_add_lin xH (abs_close_lin eDl xA)) z0)
+    (close_add_lin (close_refl_lin h) eDl)
+  -- right
+  let k := two_rounds_lin hU r₅ r₆ hu64 hjoint hα0 hα xA (le_trans' hN64 xE₂) (le_trans' hNa xE₂)
+  let eDr := close_trans_lin (rounds_lin hU r₇ hp (abs_close_lin k xA) xP) k
+  let eR := close_trans_lin (rounds_lin hU r₈ hadd (abs_add_lin xH (abs_close_lin eDr xA)) z0)
+    (close_add_lin (close_refl_lin h) eDr)
+  let eR' := eq_le_trans (abs_sub_comm' (add h A) Rr) eR
+  le_trans' (close_trans_lin eL eR') (lin_le hX hU h64 (Eq.refl Bool.true))
+
 end SteeringFloat
 
 end
