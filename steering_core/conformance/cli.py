@@ -49,11 +49,19 @@ def _serve(lm: LoadedModel, args: argparse.Namespace) -> Backend:
     return backend
 
 
+def _vllm(lm: LoadedModel, args: argparse.Namespace) -> Backend:
+    from steering_core.conformance.vllm_adapter import VllmBackend
+
+    backend: Backend = VllmBackend(lm)
+    return backend
+
+
 BACKENDS: dict[str, Callable[[LoadedModel, argparse.Namespace], Backend]] = {
     "hf-hook": _hook,
     "hf-folded": _folded,
     "folded-export": _export,
     "serve": _serve,
+    "vllm": _vllm,
 }
 
 

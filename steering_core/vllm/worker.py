@@ -185,6 +185,17 @@ class SteeringWorkerExtension:
                 state.anomalies.clear()
         return out
 
+    def steering_state_digest(self) -> str:
+        """sha256 over every weight of the served model (name, dtype, shape, bytes) and the hook ids."""
+        state = self._require()
+        digest = hashlib.sha256()
+        for name, tensor in state.runner.model.state_dict().items():
+            data = tensor.detach().to("cpu").contiguous()
+            digest.update(f"{name}|{data.dtype}|{tuple(data.shape)}|".encode())
+            digest.update(data.view(torch.uint8).numpy().tobytes() if data.numel() else b"")
+        digest.update(repr([getattr(h, "id", None) for h in state.handles]).encode())
+        return digest.hexdigest()
+
     # ------------------------------------------------------------------ hooks
     def _require(self) -> _State:
         if self._steering is None:
