@@ -16,6 +16,7 @@ a request's plan when the request arrives and reuses it at every decoding step.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -57,7 +58,7 @@ class CompiledPlan:
     """A row's plan checked against one model (``terms`` keeps order; zero-alpha terms are dropped)."""
 
     terms: tuple[CompiledTerm, ...]
-    model_key: int
+    model_ref: weakref.ReferenceType[nn.Module]
 
     @property
     def layers(self) -> list[int]:
@@ -70,9 +71,9 @@ class CompiledPlan:
         return not self.terms
 
 
-def model_key(model: nn.Module) -> int:
-    """Identity of the module that owns the decoder layers (a plan is bound to it)."""
-    return id(locate(model)[0])
+def bound_to(plan: CompiledPlan, model: nn.Module) -> bool:
+    """Whether ``plan`` was compiled for ``model`` (the very module that owns its decoder layers)."""
+    return plan.model_ref() is locate(model)[0]
 
 
 def _prefixed(error: InvalidParameterError, prefix: str) -> InvalidParameterError:
@@ -111,12 +112,11 @@ def compile_plan(model: nn.Module, terms: Sequence[Term] | CompiledPlan, name: s
 
     A :class:`CompiledPlan` is returned as it is after checking it was compiled for ``model``.
     """
-    key = model_key(model)
     if isinstance(terms, CompiledPlan):
-        if terms.model_key != key:
+        if not bound_to(terms, model):
             raise InvalidParameterError(name, "a plan compiled for this model", "a plan compiled for another model")
         return terms
     if isinstance(terms, (str, bytes)) or not isinstance(terms, Sequence):
         raise InvalidParameterError(name, "a sequence of Term", type(terms).__name__)
     compiled = tuple(compile_term(model, t, f"{name}[{i}]") for i, t in enumerate(terms))
-    return CompiledPlan(tuple(t for t in compiled if t.alpha != 0.0), key)
+    return CompiledPlan(tuple(t for t in compiled if t.alpha != 0.0), weakref.ref(locate(model)[0]))

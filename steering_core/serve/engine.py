@@ -397,11 +397,10 @@ class Engine:
                         self._prefill(job)
                     except Exception as error:
                         self._failed("prefill", error, [job])
-                self._drop_cancelled()
-                if not len(self._batch):
-                    continue
                 try:
-                    self._decode()
+                    self._drop_cancelled()
+                    if len(self._batch):
+                        self._decode()
                 except Exception as error:
                     jobs = list(self._batch.jobs)
                     self._batch = _Batch()
