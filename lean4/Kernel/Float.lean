@@ -16,8 +16,23 @@ whose units meet the premises (`tests/formal/test_lean_float.py` checks that eac
 
 The arithmetic is any ordered commutative ring with an absolute value (`Arith`): every field is a
 standard fact about `ℝ`. An ordered ring with `0 ≠ 1` is infinite, so the finite model that shows
-these fields consistent is the one-point ring (`Point` below, checked by this kernel); `ℝ` is the
-intended model.
+these fields consistent is the one-point ring (`SteeringFloatModel.Point`, checked by this
+kernel); `ℝ` is the intended model, and `rounds_exact` shows the rounding hypotheses satisfiable.
+
+Theorems (one coordinate; `U = û` bounds every unit of the pipeline, `64 U ≤ 1`):
+* `step_bound`: `|(fl(h + D) - h) - α v| ≤ 4 û |α v| + û |h| + 2 η_p + 2 η_a |v|`
+  (`bounds.step_bound`, `K_STEP`; P-safe-alpha, P-perturbation-ratio);
+* `additivity_bound`: `8 û (|h| + |a v| + |b v|) + 4 η_p + 4 η_a |v|` (`K_ADDITIVITY`; P-additivity);
+* `composition_bound`: `9 û (|h| + |α u| + |α w|) + 4 η_p + 4 η_a (|u| + |w|)` (`K_COMPOSITION`);
+* `commutation_bound`: `5 u (|h| + |δ_u| + |δ_w|)` (`K_COMMUTATION`; P-commutation);
+* `scale_bound`: `8 û (|h| + |c α v|) + 2 η_vec |α| + 4 (η_a + η_64)(|v| + |c v|) + 4 η_p`
+  (`K_SCALE`; P-scale-covariance);
+* `unit_norm_bound`: `|M - 1| ≤ u + √d η + 4 g` (`bounds.unit_norm_tolerance`; P-unit-sphere).
+
+Their conclusions are linear forms `lin U x c = Σ c_i(U) x_i` whose coefficients are polynomials
+in `U` (`pU k` is `k U`, `pK k` is `k`: `eval_pU`, `eval_pK`); a composed bound's coefficients
+are computed and compared with the stated constants by the kernel (`Poly.le1`, sound by
+`le1_sound`).
 -/
 
 universe u
@@ -53,6 +68,7 @@ class Arith (R : Type u) where
   abs_mul : ∀ a b : R, Eq (abs (mul a b)) (mul (abs a) (abs b))
   abs_neg : ∀ a : R, Eq (abs (neg a)) (abs a)
   abs_of_nonneg : ∀ a : R, le zero a → Eq (abs a) a
+  le_abs_self : ∀ a : R, le a (abs a)
 
 open Arith
 
@@ -161,6 +177,12 @@ theorem add_sub_cancel' (x y : R) : Eq (add x (sub y x)) y :=
 theorem sub_self' (x : R) : Eq (sub x x) zero := add_neg x
 
 theorem abs_zero' : Eq (abs (zero : R)) zero := abs_of_nonneg zero (le_refl zero)
+
+theorem le_of_abs (x : R) : le x (abs x) := le_abs_self x
+
+/-- `a ≤ b + a` for `b ≥ 0`. -/
+theorem le_add_of_nonneg_left {b : R} (hb : le zero b) (a : R) : le a (add b a) :=
+  le_eq_trans (le_add_of_nonneg hb) (add_comm a b)
 
 /-! ## Closeness: `|x - y| ≤ e` -/
 
@@ -1029,6 +1051,109 @@ theorem scale_bound {uvec uα up uadd u64 U E₁ E₂ Nl N64 Na P h A aq a₁ Dl
   let eR' := eq_le_trans (abs_sub_comm' (add h A) Rr) eR
   le_trans' (close_trans_lin eL eR') (lin_le hX hU h64 (Eq.refl Bool.true))
 
+/-! ## Unit norm (`bounds.unit_norm_tolerance`) -/
+
+/-- The scalar step of the unit-norm tolerance (valid for every width `d`, as in the z3 check
+`unit_scalar`): `N_x = ‖x‖` of the float64 unit vector is within `g` of 1; the rounding error
+vector `e = y - x` has norm `N_e ≤ u N_x + s` (`s = √d η`, Minkowski over the per-entry standard
+model); `|N_y - N_x| ≤ N_e` (triangle inequality); the float64 measurement `M` of `N_y = ‖y‖`
+is within `g N_y`. With `g + 3u + s ≤ 1`: `|M - 1| ≤ u + s + 4g`. -/
+theorem unit_norm_bound {g u s Nx Ne Ny M : R} (hg : le zero g) (hu : le zero u) (hs : le zero s)
+    (hsmall : le (add g (add (add u u) (add u s))) one)
+    (hx : le (abs (sub Nx one)) g) (he : le Ne (add (mul u Nx) s)) (hy : le (abs (sub Ny Nx)) Ne)
+    (hy0 : le zero Ny) (hm : le (abs (sub M Ny)) (mul g Ny)) :
+    le (abs (sub M one)) (add (add u s) (add (add g g) (add g g))) :=
+  let one_abs : Eq (abs (one : R)) one := abs_of_nonneg one zero_le_one
+  let hNx : le (abs Nx) (add one g) := eq_le_trans (Eq.refl _) (le_eq_trans (abs_le_of_close hx) (congrArg (fun w => add w g) one_abs))
+  let hNx' : le Nx (add one g) := le_trans' (le_trans' (le_refl Nx) (le_of_abs Nx)) hNx
+  let e := add (add u (mul u g)) s
+  let hNe : le Ne e :=
+    le_trans' he (add_le_add_right' s (le_eq_trans (mul_le_mul_left' hu hNx') (Eq.trans (mul_add u one g) (congrArg (fun w => add w (mul u g)) (mul_one u)))))
+  let hNy : le Ny (add (add one g) e) :=
+    eq_le_trans (Eq.symm (abs_of_nonneg Ny hy0)) (le_trans' (abs_le_of_close hy) (add_le_add' hNx hNe))
+  -- |M - 1| ≤ g N_y + (N_e + g) ≤ g ((1 + g) + e) + (e + g)
+  let h0 : le (abs (sub M one)) (add (mul g (add (add one g) e)) (add e g)) :=
+    le_trans' (close_trans hm (close_trans hy hx))
+      (add_le_add' (mul_le_mul_left' hg hNy) (add_le_add_right' g hNe))
+  -- smallness: g ≤ 1, u ≤ 1, u g ≤ u, and g + e ≤ 1
+  let hg1 : le g one := le_trans' (le_add_of_nonneg (add_nonneg' (add_nonneg' hu hu) (add_nonneg' hu hs))) hsmall
+  let hug : le (mul u g) u := le_eq_trans (mul_le_mul_left' hu hg1) (mul_one u)
+  let hu1 : le u one :=
+    le_trans' (le_trans' (le_add_of_nonneg hu) (le_add_of_nonneg (add_nonneg' hu hs)))
+      (le_trans' (eq_le_trans (Eq.symm (zero_add (add (add u u) (add u s)))) (add_le_add_right' _ hg)) hsmall)
+  let hge : le (add g e) one :=
+    le_trans' (add_le_add_left' g (add_le_add_right' s (add_le_add_left' u hug)))
+      (le_trans' (add_le_add_left' g (add_le_add_left' (add u u) (le_add_of_nonneg_left hu s))) hsmall)
+  let X := mul g (add g e)
+  let Y := mul u g
+  let hX : le X g := le_eq_trans (mul_le_mul_left' hg hge) (mul_one g)
+  let hY : le Y g := le_eq_trans (eq_le_trans (mul_comm u g) (mul_le_mul_left' hg hu1)) (mul_one g)
+  -- g ((1 + g) + e) + (e + g) = (u + s) + ((g + g) + (X + Y))
+  let hexp : Eq (mul g (add (add one g) e)) (add g X) :=
+    Eq.trans (congrArg (mul g) (add_assoc one g e)) (Eq.trans (mul_add g one (add g e)) (congrArg (fun w => add w X) (mul_one g)))
+  let hreg : Eq (add (add g X) (add e g)) (add (add u s) (add (add g g) (add X Y))) :=
+    Eq.trans (congrArg (fun w => add (add g X) (add w g)) (add_right_comm u Y s))
+      (Eq.trans (congrArg (add (add g X)) (add_assoc (add u s) Y g))
+        (Eq.trans (add_left_comm (add g X) (add u s) (add Y g))
+          (congrArg (add (add u s))
+            (Eq.trans (congrArg (add (add g X)) (add_comm Y g)) (add_add_add_comm g X g Y)))))
+  le_trans' h0
+    (eq_le_trans (congrArg (fun w => add w (add e g)) hexp)
+      (eq_le_trans hreg (add_le_add_left' (add u s) (add_le_add_left' (add g g) (add_le_add' hX hY)))))
+
+/-! ## Reading the linear forms, and non-vacuity -/
+
+/-- `pU k` is `k U`. -/
+theorem eval_pU (k : Num) (U : R) : Eq (Poly.eval (pU k) U) (mul U (ofNum k)) :=
+  Eq.trans (zero_add _) (congrArg (mul U) (Eq.trans (congrArg (add (ofNum k)) (mul_zero U)) (add_zero (ofNum k))))
+
+/-- `pK k` is `k`. -/
+theorem eval_pK (k : Num) (U : R) : Eq (Poly.eval (pK k) U) (ofNum k) :=
+  Eq.trans (congrArg (add (ofNum k)) (mul_zero U)) (add_zero (ofNum k))
+
+/-- The hypotheses are satisfiable: exact arithmetic (`fl(x) = x`) is a rounding for any units. -/
+theorem rounds_exact {u η : R} (x : R) (hu : le zero u) (hη : le zero η) : Rounds u η x x :=
+  le_trans' (close_refl x) (add_nonneg' (mul_nonneg' hu (abs_nonneg x)) hη)
+
 end SteeringFloat
+
+namespace SteeringFloatModel
+
+/-- The one-point ring: every ordered ring with `0 ≠ 1` is infinite (`0 < 1 < 1 + 1 < ...`), so
+this is the finite model of `Arith`; it shows the class's fields are consistent. `ℝ` (with
+`fl` = round-to-nearest of a binary format, whose standard model is Higham's Theorem 2.2) is the
+intended model. -/
+inductive Point : Type where
+  | pt : Point
+
+instance arith : SteeringFloat.Arith Point where
+  zero := Point.pt
+  one := Point.pt
+  add := fun _ _ => Point.pt
+  mul := fun _ _ => Point.pt
+  neg := fun _ => Point.pt
+  abs := fun _ => Point.pt
+  le := fun _ _ => True
+  add_assoc := fun _ _ _ => Eq.refl Point.pt
+  add_comm := fun _ _ => Eq.refl Point.pt
+  add_zero := fun a => Point.rec (motive := fun a => Eq Point.pt a) (Eq.refl Point.pt) a
+  add_neg := fun _ => Eq.refl Point.pt
+  mul_assoc := fun _ _ _ => Eq.refl Point.pt
+  mul_comm := fun _ _ => Eq.refl Point.pt
+  mul_one := fun a => Point.rec (motive := fun a => Eq Point.pt a) (Eq.refl Point.pt) a
+  mul_add := fun _ _ _ => Eq.refl Point.pt
+  le_refl := fun _ => True.intro
+  le_trans := fun _ _ _ _ _ => True.intro
+  add_le_add := fun _ _ _ _ _ _ => True.intro
+  mul_le_mul_left := fun _ _ _ _ _ => True.intro
+  zero_le_one := True.intro
+  abs_nonneg := fun _ => True.intro
+  abs_add := fun _ _ => True.intro
+  abs_mul := fun _ _ => Eq.refl Point.pt
+  abs_neg := fun _ => Eq.refl Point.pt
+  abs_of_nonneg := fun a _ => Point.rec (motive := fun a => Eq Point.pt a) (Eq.refl Point.pt) a
+  le_abs_self := fun _ => True.intro
+
+end SteeringFloatModel
 
 end

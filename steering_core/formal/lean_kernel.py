@@ -44,6 +44,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,8 +67,8 @@ finish is reported as failed with the reason, never as checked."""
 
 _EXTRA_TOKEN = re.compile(r"(?<![A-Za-z0-9_'.])(set_option|unsafe|implemented_by|extern)(?![A-Za-z0-9_'])")
 _IMPORT = re.compile(r"^\s*import\s+(.+)$", re.MULTILINE)
-_AXIOMS_NONE = re.compile(r"^'([^']+)' does not depend on any axioms")
-_AXIOMS_SOME = re.compile(r"^'([^']+)' depends on axioms: \[([^\]]*)\]")
+_AXIOMS_NONE = re.compile(r"^'(\S+)' does not depend on any axioms")
+_AXIOMS_SOME = re.compile(r"^'(\S+)' depends on axioms: \[([^\]]*)\]")
 
 
 class LeanKernelUnavailable(RuntimeError):
@@ -313,6 +314,20 @@ def _render(message: dict[str, object]) -> str:
 # --------------------------------------------------------------------------- the run
 
 
+def _compile(name: str, path: Path, library: Path, root: Path, build: Path) -> FileResult:
+    """Compile one module to ``build`` (its ``.olean`` is what later modules import)."""
+    olean = build.joinpath(*name.split(".")).with_suffix(".olean")
+    olean.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    code, out = run_lean(["--json", "-R", str(root), "-o", str(olean), str(path)], library, root, build)
+    seconds = time.perf_counter() - t0
+    parsed, other = _messages(out)
+    bad = [_render(m) for m in parsed if m.get("severity") in ("error", "warning")]
+    ok = code == 0 and not bad and olean.is_file()
+    notes = bad + other + ([] if code == 0 else [f"lean exited with status {code}"])
+    return FileResult(name, path, ok, seconds, notes)
+
+
 def run_kernel(kernel_dir: Path = KERNEL_DIR, scan: bool = True) -> KernelRun:
     """Compile every module under ``kernel_dir`` and audit every theorem (see the module docstring).
 
@@ -348,24 +363,29 @@ def run_kernel(kernel_dir: Path = KERNEL_DIR, scan: bool = True) -> KernelRun:
     failed_modules: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="lean-kernel-") as tmp:
         build = Path(tmp)
-        for name, path in modules:
-            deps_failed = [d for d in _imports(path) if d in failed_modules]
-            if deps_failed:
-                run.files.append(FileResult(name, path, False, 0.0, [f"imports failed module {deps_failed[0]}"]))
-                failed_modules.add(name)
-                continue
-            olean = build.joinpath(*name.split(".")).with_suffix(".olean")
-            olean.parent.mkdir(parents=True, exist_ok=True)
-            t0 = time.perf_counter()
-            code, out = run_lean(["--json", "-R", str(root), "-o", str(olean), str(path)], library, root, build)
-            seconds = time.perf_counter() - t0
-            parsed, other = _messages(out)
-            bad = [_render(m) for m in parsed if m.get("severity") in ("error", "warning")]
-            ok = code == 0 and not bad and olean.is_file()
-            notes = bad + other + ([] if code == 0 else [f"lean exited with status {code}"])
-            run.files.append(FileResult(name, path, ok, seconds, notes))
-            if not ok:
-                failed_modules.add(name)
+        done: set[str] = set()
+        pending = list(modules)
+        while pending:
+            # every module whose imports are all compiled (or failed) runs now, in parallel
+            ready = [(n, p) for n, p in pending if all(d in done for d in _imports(p))]
+            pending = [(n, p) for n, p in pending if (n, p) not in ready]
+            runnable = []
+            for name, path in ready:
+                deps_failed = [d for d in _imports(path) if d in failed_modules]
+                if deps_failed:
+                    run.files.append(FileResult(name, path, False, 0.0, [f"imports failed module {deps_failed[0]}"]))
+                    failed_modules.add(name)
+                    done.add(name)
+                else:
+                    runnable.append((name, path))
+            workers = max(1, min(len(runnable), os.cpu_count() or 1))
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(lambda item: _compile(item[0], item[1], library, root, build), runnable))
+            for result in results:
+                run.files.append(result)
+                if not result.ok:
+                    failed_modules.add(result.module)
+                done.add(result.module)
         audited = _audit(run, declared, failed_modules, modules, library, root, build)
     for theorem, module in declared.items():
         if theorem in run.theorems:
