@@ -67,7 +67,10 @@ def add_subcommand(sub: Any) -> None:
         help="hf (default) or vllm (stock vLLM with steering hooks; needs the vLLM environment, make vllm)",
     )
     p.add_argument(
-        "--max-model-len", type=_positive_int, default=2048, help="vllm engine: context length (prompt + new tokens)"
+        "--max-model-len",
+        type=_positive_int,
+        default=None,
+        help="vllm engine: context length, prompt + new tokens (default: the model's)",
     )
     p.set_defaults(func=cmd_serve)
 

@@ -51,7 +51,8 @@ class VllmServeEngine:
         vectors: the verified vectors (each registered in the workers once, here).
         max_batch: vLLM's ``max_num_seqs``.
         max_pending: most admitted requests (``submit`` returns False beyond: the app answers 429).
-        max_model_len: vLLM's context; the app's context check uses :attr:`context`.
+        max_model_len: vLLM's context (default: the model's ``max_position_embeddings``, so the
+            app's context checks give the same answers as with the Hugging Face engine).
         llm_kwargs: more :class:`~steering_core.vllm.engine.SteeredLLM` arguments.
     """
 
@@ -61,12 +62,16 @@ class VllmServeEngine:
         vectors: VectorSet,
         max_batch: int = 16,
         max_pending: int = 64,
-        max_model_len: int = 2048,
+        max_model_len: int | None = None,
         **llm_kwargs: Any,
     ) -> None:
         from steering_core.vllm.engine import SteeredLLM
         from steering_core.vllm.loop import EngineLoop
 
+        if max_model_len is None:
+            config = loaded.model.config
+            text = config.get_text_config() if hasattr(config, "get_text_config") else config
+            max_model_len = int(text.max_position_embeddings)
         self.llm = SteeredLLM(loaded, max_num_seqs=max_batch, max_model_len=max_model_len, **llm_kwargs)
         self.context = max_model_len
         self._known: set[str] = set()

@@ -77,6 +77,7 @@ class Completion:
     request_id: str
     tokens: list[int]
     finish_reason: str
+    cached_tokens: int = 0
 
 
 def apply_env_defaults() -> None:
@@ -333,7 +334,8 @@ class SteeredLLM:
                 for output in self.step():
                     if output.finished and output.request_id in ids:
                         tokens, reason = self.tokens_of(output)
-                        done[output.request_id] = Completion(output.request_id, tokens, reason or "stop")
+                        cached = int(getattr(output, "num_cached_tokens", 0) or 0)
+                        done[output.request_id] = Completion(output.request_id, tokens, reason or "stop", cached)
         except BaseException:
             self.abort([rid for rid in ids if rid not in done])
             raise
@@ -400,10 +402,20 @@ class SteeredLLM:
         return dict(self.llm.collective_rpc("steering_stats")[0])
 
     def close(self) -> None:
-        """Remove the hooks and shut the engine down."""
+        """Remove the hooks, shut the engine down and release vLLM's process-wide state.
+
+        Another :class:`SteeredLLM` can then be started in the same process.
+        """
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
         try:
             self.llm.collective_rpc("steering_uninstall")
         finally:
-            shutdown = getattr(self.engine, "shutdown", None)
-            if callable(shutdown):
-                shutdown()
+            try:
+                self.engine.engine_core.shutdown()
+            finally:
+                from vllm.distributed.parallel_state import cleanup_dist_env_and_memory
+
+                del self.engine, self.llm
+                cleanup_dist_env_and_memory()
