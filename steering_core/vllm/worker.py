@@ -192,7 +192,7 @@ class SteeringWorkerExtension:
         for name, tensor in state.runner.model.state_dict().items():
             data = tensor.detach().to("cpu").contiguous()
             digest.update(f"{name}|{data.dtype}|{tuple(data.shape)}|".encode())
-            digest.update(data.view(torch.uint8).numpy().tobytes() if data.numel() else b"")
+            digest.update(data.reshape(-1).view(torch.uint8).numpy().tobytes() if data.numel() else b"")
         digest.update(repr([getattr(h, "id", None) for h in state.handles]).encode())
         return digest.hexdigest()
 
