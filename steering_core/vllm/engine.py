@@ -173,14 +173,18 @@ class SteeredLLM:
         self.llm = LLM(**kwargs)
         self.engine = self.llm.llm_engine
         rows = int(reference.model.get_input_embeddings().weight.shape[0])
-        self.facts = self.llm.collective_rpc("steering_install", args=(rows,))[0]
-        self._check_same_weights()
         self.registry: dict[str, VectorRef] = {}
         self._registered: set[str] = set()
         self.steering_enabled = False
         self.probe_report: dict[str, Any] = {}
-        if probe:
-            self.probe()
+        try:
+            self.facts = self.llm.collective_rpc("steering_install", args=(rows,))[0]
+            self._check_same_weights()
+            if probe:
+                self.probe()
+        except BaseException:
+            self.close()  # an engine that may not steer is not left running behind the error
+            raise
 
     # ------------------------------------------------------------------ identity
     def _check_same_weights(self) -> None:

@@ -159,3 +159,23 @@ def mixed_batch_agreement(lm: LoadedModel, engine: Any, model_key: str, max_toke
         "got": got,
         "reference": ref,
     }
+
+
+@pytest.fixture(scope="session")
+def certified_smol(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a vector certified here for SmolLM2 (terse at its test layer) and a tampered copy."""
+    need_vllm()
+    from steering_core.certify import Protocol, certify_vector, write_certified
+    from steering_core.extract import extract
+    from steering_core.models import load_model
+
+    lm = load_model("smollm2")
+    folder: Path = tmp_path_factory.mktemp("vllm-vectors")
+    name = f"terse-L{LAYERS['smollm2']}"
+    protocol = Protocol(calibration_prompts=2, behaviour_prompts=2, max_new_tokens=12, alphas=(0.05, 0.5, 8.0))
+    certified = certify_vector(lm, extract(lm, style="terse", layers=[LAYERS["smollm2"]]), protocol=protocol)
+    write_certified(folder / f"{name}.safetensors", certified)
+    broken = bytearray((folder / f"{name}.safetensors").read_bytes())
+    broken[-5] ^= 0x01
+    (folder / "tampered.safetensors").write_bytes(bytes(broken))
+    return folder

@@ -49,23 +49,14 @@ def _start(app: Any) -> tuple[str, Any, threading.Thread]:
 
 
 @pytest.fixture(scope="module")
-def pair(smol: LoadedModel, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+def pair(smol: LoadedModel, certified_smol: Path) -> Iterator[Pair]:
     need_vllm()
     pytest.importorskip("httpx")
-    from steering_core.certify import Protocol, certify_vector, write_certified
-    from steering_core.extract import extract
     from steering_core.serve.app import ServeSettings, create_app
     from steering_core.serve.engine_vllm import VllmServeEngine
     from steering_core.serve.vectors import load_vector_set
 
-    folder: Path = tmp_path_factory.mktemp("vllm-vectors")
-    protocol = Protocol(calibration_prompts=2, behaviour_prompts=2, max_new_tokens=12, alphas=(0.05, 0.5, 8.0))
-    vector = extract(smol, style="terse", layers=[LAYERS["smollm2"]])
-    certified = certify_vector(smol, vector, protocol=protocol)
-    write_certified(folder / f"{NAME}.safetensors", certified)
-    broken = bytearray((folder / f"{NAME}.safetensors").read_bytes())
-    broken[-5] ^= 0x01
-    (folder / "tampered.safetensors").write_bytes(bytes(broken))
+    folder = certified_smol
     vectors = load_vector_set(folder, smol)
     assert sorted(vectors.vectors) == [NAME], vectors.skipped
     settings = ServeSettings(model_ids=(smol.name, "smollm2"), max_batch=8, max_concurrent=16, max_tokens=256)
@@ -79,6 +70,7 @@ def pair(smol: LoadedModel, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         for _, server, thread in servers:
             server.should_exit = True
             thread.join(timeout=60)
+        engine.close()
 
 
 def _chat(**extra: Any) -> dict[str, Any]:

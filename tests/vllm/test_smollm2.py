@@ -161,3 +161,23 @@ def test_cancelled_request_frees_its_slot(smol_engine: Any) -> None:
         assert again is not None and len(again.wait(300)) <= 3
     finally:
         loop.close()
+
+
+def test_certified_vectors_are_verified_before_registration(
+    smol: LoadedModel, smol_engine: Any, certified_smol: Any
+) -> None:
+    from steering_core.certify import load_certified
+    from steering_core.certify.errors import CertificateError
+    from steering_core.vllm.config import SteerTerm
+
+    name = f"terse-L{LAYERS['smollm2']}"
+    ref = smol_engine.register_certified("terse", certified_smol / f"{name}.safetensors")
+    assert ref.layers == (LAYERS["smollm2"],)
+    with pytest.raises(CertificateError):
+        smol_engine.register_certified("tampered", certified_smol / "tampered.safetensors")
+    assert "tampered" not in smol_engine.registry
+    vector = load_certified(certified_smol / f"{name}.safetensors", model=smol)
+    alpha = float(vector.metadata["safe_alpha_max"])
+    prompt = PROMPTS[0]
+    got = smol_engine.generate([prompt], [[SteerTerm("terse", alpha)]], 10)[0]
+    assert got == reference(smol, prompt, [(vector, alpha, LAYERS["smollm2"], "all")], 10)
