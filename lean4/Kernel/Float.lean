@@ -27,7 +27,9 @@ Theorems (one coordinate; `U = û` bounds every unit of the pipeline, `64 U ≤ 
 * `commutation_bound`: `5 u (|h| + |δ_u| + |δ_w|)` (`K_COMMUTATION`; P-commutation);
 * `scale_bound`: `8 û (|h| + |c α v|) + 2 η_vec |α| + 4 (η_a + η_64)(|v| + |c v|) + 4 η_p`
   (`K_SCALE`; P-scale-covariance);
-* `unit_norm_bound`: `|M - 1| ≤ u + √d η + 4 g` (`bounds.unit_norm_tolerance`; P-unit-sphere).
+* `unit_norm_bound`: `|M - 1| ≤ u + √d η + 4 g` (`bounds.unit_norm_tolerance`; P-unit-sphere);
+* `quotient_bound`: `|fl(fl(p q)/n) - p q/n| ≤ 3 u X + 2 η (1 + 1/n)` (`bounds.quotient_bound`,
+  `K_RATIO`, `K_ALPHA_MAX`; P-perturbation-ratio, P-alpha-max).
 
 Their conclusions are linear forms `lin U x c = Σ c_i(U) x_i` whose coefficients are polynomials
 in `U` (`pU k` is `k U`, `pK k` is `k`: `eval_pU`, `eval_pK`); a composed bound's coefficients
@@ -1100,6 +1102,28 @@ theorem unit_norm_bound {g u s Nx Ne Ny M : R} (hg : le zero g) (hu : le zero u)
   le_trans' h0
     (eq_le_trans (congrArg (fun w => add w (add e g)) hexp)
       (eq_le_trans hreg (add_le_add_left' (add u s) (add_le_add_left' (add g g) (add_le_add' hX hY)))))
+
+/-! ## Float64 quotients (`bounds.quotient_bound`, `K_RATIO = K_ALPHA_MAX = 3`) -/
+
+/-- `perturbation_ratio` (`|α| n_v / n_h`) and `safe_alpha_max` (`ρ n_h / n_v`) compute
+`fl(fl(p q) / n)` in float64 for `p, q, n > 0`. With `X = p q / n` and `Y = 1 / n`: `fl(p q) / n` is
+a rounding of `X` with error `η Y` (`r₁`: the product's standard model divided by `n`), and the
+quotient rounds that again (`r₂`). With `u ≤ U`, `64 U ≤ 1`:
+`|fl(fl(p q)/n) - X| ≤ 3 U |X| + 2 η (1 + Y)`. -/
+theorem quotient_bound {u U X Y η x₁ x₂ : R} (hU : le zero U) (h64 : le (mul (ofNum n64) U) one)
+    (hu : le u U) (hη : le zero η) (hY : le zero Y)
+    (r₁ : Rounds u (mul η Y) X x₁) (r₂ : Rounds u η x₁ x₂) :
+    le (abs (sub x₂ X))
+      (lin U (Atoms.mk (abs X) zero zero (mul η Y) η) (Atoms.mk (pU n3) List.nil List.nil (pK n2) (pK n2))) :=
+  let V : Atoms R := Atoms.mk (abs X) zero zero (mul η Y) η
+  let hV : Atoms.Nonneg V :=
+    And.intro (abs_nonneg X) (And.intro (le_refl zero) (And.intro (le_refl zero) (And.intro (mul_nonneg' hη hY) hη)))
+  let xX : le (abs X) (lin U V eH) := le_of_eq (Eq.symm (lin_eH U V))
+  let xN : le (mul η Y) (lin U V eN) := le_of_eq (Eq.symm (lin_eN U V))
+  let xP : le η (lin U V eP) := le_of_eq (Eq.symm (lin_eP U V))
+  let e₁ := rounds_lin hU r₁ hu xX xN
+  let e₂ := rounds_lin hU r₂ hu (abs_close_lin e₁ xX) xP
+  le_trans' (close_trans_lin e₂ e₁) (lin_le hV hU h64 (Eq.refl Bool.true))
 
 /-! ## Reading the linear forms, and non-vacuity -/
 

@@ -110,7 +110,9 @@ def lean_cell(prop: Property, status: LeanStatus) -> Cell:
         bad = [n for n in names if kernel.status_of(n) == want]
         if bad:
             return Cell(f"{want.upper()} {bad[0]}", True)
-    if not names or not kernel.ok:
+    if not names:
+        return Cell("MISSING (no Lean theorem)", True)
+    if not kernel.ok:
         return Cell("FAILED (kernel run)", True)
     missing = [n for n in names if n not in status.scan.theorems]
     if missing:

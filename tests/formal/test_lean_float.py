@@ -24,6 +24,7 @@ FLOAT_THEOREMS = {
     "SteeringFloat.commutation_bound": (bounds.K_COMMUTATION, "pU n5"),
     "SteeringFloat.scale_bound": (bounds.K_SCALE, "pU n8"),
     "SteeringFloat.unit_norm_bound": (None, ""),
+    "SteeringFloat.quotient_bound": (bounds.K_RATIO, "pU n3"),
 }
 DTYPES = tuple(bounds.FORMATS)
 
@@ -106,3 +107,13 @@ def test_lean_conclusions_are_the_bounds_py_formulas(dtype: str) -> None:
     e2 = (r.eta_alpha + r.eta64) * (v + cv)
     lean_scale = 8 * big_u * (h + cav) + 2 * e1 + 4 * e2 + 4 * r.eta_prod
     assert bounds.scale_bound(r, h, cav, v, cv, a_abs, ident) == lean_scale
+
+
+def test_quotient_bound_is_the_lean_form() -> None:
+    """float64 quotients: U = u64, η = η64, X = p q / n, Y = 1 / n (`quotient_bound` in Lean)."""
+    assert bounds.K_ALPHA_MAX == bounds.K_RATIO
+    f64 = bounds.FORMATS["float64"]
+    assert 64 * f64.u <= 1
+    exact, n = Fraction(7, 3), Fraction(5, 2)
+    lean = 3 * f64.u * exact + 2 * f64.eta + 2 * f64.eta * (1 / n)
+    assert bounds.quotient_bound(exact, n) == lean
