@@ -132,11 +132,31 @@ class SteeringWorkerExtension:
         if self._steering is not None:
             return facts
         state = _State(runner, base, layers, param.dtype, int(embed.shape[1]))
-        state.handles.append(model.register_forward_pre_hook(self._pre_hook(state), with_kwargs=True))
-        for index, layer in enumerate(layers):
-            state.handles.append(layer.register_forward_hook(self._layer_hook(state, index)))
+        self._hook_up(state)
         self._steering = state
         return facts
+
+    def _hook_up(self, state: _State) -> None:
+        model = state.runner.model
+        state.handles.append(model.register_forward_pre_hook(self._pre_hook(state), with_kwargs=True))
+        for index, layer in enumerate(state.layers):
+            state.handles.append(layer.register_forward_hook(self._layer_hook(state, index)))
+
+    def steering_hooks(self, enabled: bool) -> int:
+        """Remove (False) or reinstall (True) the hooks, keeping the registered vectors; hooks now installed.
+
+        For measurements against stock vLLM in one engine: without hooks the model runs exactly
+        as vLLM ships it, and steered requests are *not* steered, so only benchmarks use this.
+        """
+        state = self._require()
+        if not enabled:
+            for handle in state.handles:
+                handle.remove()
+            state.handles.clear()
+            state.step = None
+        elif not state.handles:
+            self._hook_up(state)
+        return len(state.handles)
 
     def steering_uninstall(self) -> int:
         """Remove every hook this extension installed; how many were removed."""
