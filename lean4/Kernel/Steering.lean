@@ -13,7 +13,13 @@ The laws are proved for every type with the two classes below. Their fields are 
 (a class is a list of assumptions, not an axiom): each is a standard fact about `ℝ` and the
 Euclidean norm of `ℝ^d` (in Mathlib: `NormedAddCommGroup E`, `InnerProductSpace ℝ E`, and `ℝ` a
 `LinearOrderedField` with `0⁻¹ = 0`), which is why `ℝ^d` satisfies them; the Mathlib file proves
-the same laws directly for `ℝ^d`. `Kernel/Model.lean` exhibits a finite model of both classes
+the same laws directly for `ℝ^d`. For `ℝ` and `E = ℝ^d` with the Euclidean norm, each field is the
+Mathlib lemma of the same or a close name: the ring fields (`add_assoc`, ..., `mul_add`),
+`zero_ne_one`, `mul_inv_cancel₀`, `mul_inv`, `le_refl`, `le_antisymm`, `le_total`, `mul_nonneg`,
+`inv_nonneg`, `le_div_iff₀`, `abs_of_nonneg`, `abs_inv`; the module fields (`add_assoc`,
+`add_comm`, `add_zero`, `add_neg_cancel`, `one_smul`, `mul_smul`, `smul_add`, `add_smul`,
+`zero_smul`, `smul_zero`), and `norm_smul` (with `Real.norm_eq_abs`), `norm_nonneg`,
+`norm_eq_zero`; `decEq` is `Classical.decEq`. `Kernel/Model.lean` exhibits a finite model of both classes
 (checked by the same kernel), so the assumptions are not contradictory and the theorems are not
 vacuous.
 
