@@ -348,19 +348,21 @@ def render(rows: Sequence[Row], lean: LeanStatus) -> str:
         else ("Mathlib reference: checked (lake build + axiom audit)" if lean.built else "Mathlib reference: FAILED")
     )
     lean_line = f"lean: {kernel_text}; {mathlib_text}"
+    float_lines: list[str] = []
     if lean.kernel is not None and lean.kernel.available:
         names = lean.kernel.theorems
         float_bounds = sorted(n for n in names if n.startswith("SteeringFloat.") and n.endswith("_bound"))
         n_ok = sum(lean.kernel.status_of(n) == "checked" for n in float_bounds)
-        lean_line += (
-            f"\nlean float bounds (lean4/Kernel/Float.lean, from the standard model): {n_ok}/{len(float_bounds)} "
+        float_lines.append(
+            f"lean float bounds (lean4/Kernel/Float.lean, from the standard model): {n_ok}/{len(float_bounds)} "
             f"checked ({', '.join(n.removeprefix('SteeringFloat.').removesuffix('_bound') for n in float_bounds)})"
         )
     scan_line = (
         f"lean scan (Mathlib reference): {len(lean.scan.theorems)} theorems in {len(lean.scan.files)} files, "
         f"{'no sorry/admit/axiom' if lean.scan.ok else 'FORBIDDEN: ' + '; '.join(lean.scan.violations[:3])}"
     )
-    lines += ["", lean_line, scan_line, f"{len(rows)} properties, {gaps} gap(s)"]
+    # the last three lines stay: lean, scan, summary (steering_core.report reads them by position)
+    lines += ["", *float_lines, lean_line, scan_line, f"{len(rows)} properties, {gaps} gap(s)"]
     return "\n".join(lines)
 
 
