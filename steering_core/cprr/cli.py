@@ -67,7 +67,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.fast and not args.all:
         raise CprrError("run: --fast selects among --all; name the ids to run instead")
     ids = runnable_ids(args.fast, _registry(args)) if args.all else list(args.ids)
-    outcomes = run_many(ids, _registry(args), args.model, args.dry_run, _say)
+    from steering_core.execute.cli import open_execution
+
+    if args.executor == "local" and args.records is None:
+        outcomes = run_many(ids, _registry(args), args.model, args.dry_run, _say)
+    else:
+        with open_execution(args, (), _say) as execution:
+            outcomes = run_many(ids, _registry(args), args.model, args.dry_run, _say, execution=execution)
     for outcome in outcomes:
         print(outcome.summary())
     return 0
@@ -134,6 +140,9 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--fast", action="store_true", help="with --all: only the cheap runners (no generation)")
     p.add_argument("--model", default=None, help="override the protocol's model (evidence then does not conform)")
     p.add_argument("--dry-run", action="store_true", help="measure and print, write nothing")
+    from steering_core.execute.options import add_executor_args
+
+    add_executor_args(p)
 
     p = add("cite", cmd_cite, "a citation naming version, commit and evidence digest")
     p.add_argument("id", metavar="ID")

@@ -77,13 +77,23 @@ def runner_for(entry_id: str) -> Runner:
     return runners[entry_id]
 
 
-def make_context(model: str, log: Callable[[str], None] = _silent, dtype: str = "float32") -> RunContext:
-    """Load ``model`` (embedded name, folder or HF id) in ``dtype`` and wrap it in a :class:`RunContext`."""
+def make_context(
+    model: str, log: Callable[[str], None] = _silent, dtype: str = "float32", execution: Any = None
+) -> RunContext:
+    """Load ``model`` (embedded name, folder or HF id) in ``dtype`` and wrap it in a :class:`RunContext`.
+
+    With ``execution`` (:mod:`steering_core.execute`, ``--executor local|ray``) generations run as
+    execution cells (:class:`steering_core.execute.cprr_context.ExecutorRunContext`).
+    """
     import torch
 
     from steering_core.models import load_model
 
     loaded = load_model(model, dtype=getattr(torch, dtype), progress=log)
+    if execution is not None:
+        from steering_core.execute.cprr_context import ExecutorRunContext
+
+        return ExecutorRunContext(loaded, log, execution=execution)
     return RunContext(loaded, log)
 
 
@@ -108,6 +118,9 @@ def run_entry(
     ctx = context if context is not None else make_context(model or protocol["model"], log, protocol["dtype"])
     ctx.begin()
     start = time.perf_counter()
+    plan = getattr(ctx, "plan", None)
+    if plan is not None:  # an executor context: the run's cells are submitted at once (steering_core.execute)
+        plan(chosen.fn, protocol)
     with deterministic(int(protocol["seed"])):
         raw = chosen.fn(ctx, protocol)
     runtime = time.perf_counter() - start
@@ -150,6 +163,7 @@ def run_many(
     dry_run: bool = False,
     log: Callable[[str], None] = _silent,
     context: RunContext | None = None,
+    execution: Any = None,
 ) -> list[RunOutcome]:
     """Run several entries, loading each distinct model once (each run still recomputes everything else)."""
     contexts: dict[tuple[str, str], RunContext] = {}
@@ -160,7 +174,7 @@ def run_many(
         if ctx is None:
             key = (canonical_model_name(model or protocol["model"]), protocol["dtype"])
             if key not in contexts:
-                contexts[key] = make_context(model or protocol["model"], log, protocol["dtype"])
+                contexts[key] = make_context(model or protocol["model"], log, protocol["dtype"], execution)
             ctx = contexts[key]
         outcome = run_entry(entry_id, directory, ctx, model, dry_run, log)
         log(outcome.summary())

@@ -49,6 +49,10 @@ class LocalExecutor:
         models = dict(preloaded) if isinstance(preloaded, Mapping) else {preload_key(m): m for m in preloaded}
         self.worker = Worker("local", f"local:{socket.gethostname()}:{os.getpid()}", models, threads, loader)
 
+    def adopt(self, loaded: Any) -> None:
+        """Use the caller's already loaded model for cells that name it (no second copy)."""
+        self.worker.adopt(preload_key(loaded), loaded)
+
     @property
     def workers(self) -> int:
         """Always 1."""

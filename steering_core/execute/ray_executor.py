@@ -1,6 +1,6 @@
 """The Ray executor: cells run on Ray actors that load each model once; the driver schedules.
 
-Workers. ``workers`` Ray actors (default: the cluster's CPUs divided by ``cpus_per_worker``),
+Workers. ``workers`` Ray actors (default: the cluster's free CPUs divided by ``cpus_per_worker``),
 each reserving ``cpus_per_worker`` CPUs and running a :class:`~steering_core.execute.worker.Worker`
 with that many torch threads. An actor loads a model on its first cell and keeps it, so a grid
 of hundreds of cells loads each model once per worker. The model is named in the cell (an
@@ -39,6 +39,7 @@ from steering_core.execute.worker import Worker
 DEFAULT_OBJECT_STORE_MB = 128
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_IN_FLIGHT = 2
+DEFAULT_START_TIMEOUT_S = 600.0
 
 Dispatch = Callable[[Cell, str], None]
 
@@ -73,7 +74,7 @@ class RayExecutor:
 
     Args:
         address: an existing cluster (``auto`` or ``HOST:PORT``); None starts a local instance.
-        workers: number of actors (default: cluster CPUs // ``cpus_per_worker``, at least 1).
+        workers: number of actors (default: the cluster's free CPUs // ``cpus_per_worker``, at least 1).
         cpus_per_worker: CPUs each actor reserves (and its torch threads), >= 1.
         num_cpus: CPUs of a local instance (default: this machine's); ignored with an address.
         object_store_mb: object store of a local instance, in MiB (>= 80).
@@ -81,6 +82,9 @@ class RayExecutor:
         in_flight: cells queued per actor at once, >= 1.
         on_dispatch: called with ``(cell, worker_id)`` each time a cell is sent to an actor.
         log: progress messages (worker deaths, retries).
+        start_timeout_s: how long new actors may take to start (placement and imports; the model
+            loads later, with the first cell) before :class:`ExecutorUnavailableError` says the
+            cluster has too few free CPUs. An infrastructure limit, never a result.
     """
 
     name = "ray"
@@ -96,6 +100,7 @@ class RayExecutor:
         in_flight: int = DEFAULT_IN_FLIGHT,
         on_dispatch: Dispatch | None = None,
         log: Callable[[str], None] | None = None,
+        start_timeout_s: float = DEFAULT_START_TIMEOUT_S,
     ) -> None:
         for label, value, low in (
             ("cpus_per_worker", cpus_per_worker, 1),
@@ -128,13 +133,14 @@ class RayExecutor:
                 where = f"at {address!r}" if address else "locally"
                 raise ExecutorUnavailableError(f"could not start or reach Ray {where}: {error}") from None
             self._owns_instance = True
-        cpus = float(ray.cluster_resources().get("CPU", 1.0))
+        cpus = float(ray.available_resources().get("CPU", 0.0))
         self._workers = int(workers) if workers is not None else max(1, int(cpus // cpus_per_worker))
         if self._workers < 1:
             raise ExecutionError(f"workers must be >= 1, got {workers}")
         self.cpus_per_worker = cpus_per_worker
         self.max_attempts = max_attempts
         self.in_flight = in_flight
+        self.start_timeout_s = float(start_timeout_s)
         self.on_dispatch = on_dispatch
         self._log = log
         self._actor_cls = ray.remote(num_cpus=cpus_per_worker, max_restarts=0, max_task_retries=0)(RayCellWorker)
@@ -163,7 +169,14 @@ class RayExecutor:
             self._actors[worker_id] = actor
             started[worker_id] = actor.pid.remote()
         if started:
-            pids = self._ray.get(list(started.values()))
+            try:
+                pids = self._ray.get(list(started.values()), timeout=self.start_timeout_s)
+            except self._ray.exceptions.GetTimeoutError:
+                free = self._ray.available_resources().get("CPU", 0.0)
+                raise ExecutorUnavailableError(
+                    f"{len(started)} Ray worker(s) did not start within {self.start_timeout_s:g} s: each needs "
+                    f"{self.cpus_per_worker} CPU(s) and the cluster has {free:g} free; ask for fewer --workers"
+                ) from None
             self.pids.update(dict(zip(started, (int(p) for p in pids), strict=True)))
 
     def _retire(self, worker_id: str) -> None:

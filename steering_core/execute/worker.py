@@ -76,6 +76,10 @@ class Worker:
             torch.set_num_threads(int(threads))
         self.cells_run = 0
 
+    def adopt(self, key: tuple[str, str], loaded: Any) -> None:
+        """Keep ``loaded`` as the model of ``key = (name, dtype name)`` (a model the caller loaded)."""
+        self._models.setdefault(key, loaded)
+
     def model(self, name: str, dtype: str) -> Any:
         """The loaded model ``name`` in ``dtype`` (loaded on first use)."""
         key = (name, dtype)

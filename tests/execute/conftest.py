@@ -68,3 +68,12 @@ def local_records(grid: list[Cell]) -> list[dict[str, object]]:
 def records_file(tmp: Path, name: str = "records.jsonl") -> Path:
     """A fresh record-file path under ``tmp``."""
     return tmp / name
+
+
+@pytest.fixture(autouse=True)
+def _forget_probe_runner() -> object:
+    """The CPRR tests here register a test-only runner (C-98); it never outlives its test."""
+    yield None
+    from steering_core.cprr.runners import RUNNERS
+
+    RUNNERS.pop("C-98", None)

@@ -1,5 +1,6 @@
-"""The Ray executor on a local Ray instance (started once for this module, 2 CPUs, small object
-store): the same records as the local executor, a worker killed mid-cell, and a resumed run."""
+"""The Ray executor on a local Ray instance (started once for this module, 4 logical CPUs on the
+2-core machine, a small object store): the same records as the local executor, a worker killed
+mid-cell, a resumed run, CPRR evidence from Ray cells, and ``steer sweep --executor ray``."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from steering_core.execute.ray_executor import RayExecutor  # noqa: E402
 @pytest.fixture(scope="module")
 def ray_instance() -> Iterator[None]:
     ray.init(
-        num_cpus=2,
+        num_cpus=4,  # logical: the module's 2 workers plus 2 for the command-line test's own executor
         object_store_memory=100 * 1024 * 1024,
         include_dashboard=False,
         log_to_driver=False,
@@ -67,14 +68,14 @@ def test_a_worker_killed_mid_cell_has_its_cell_retried_elsewhere(
     executor: RayExecutor, tiny_folder: str, tmp_path: Path
 ) -> None:
     payload = make_payload(seed=3)
-    # long cells (4 batches of 160 tokens, about 2 s on one thread) so the kill lands while one runs
-    cells = [Cell(tiny_folder, PROMPTS * 4, 160, payload, (1,), alpha, batch_size=4) for alpha in (0.5, 1.0, 1.5, 2.0)]
+    # long cells (2 batches of 160 tokens, about 1 s on one idle thread) so the kill lands while one runs
+    cells = [Cell(tiny_folder, PROMPTS * 2, 160, payload, (1,), alpha, batch_size=4) for alpha in (0.5, 1.0, 1.5)]
     killed: dict[str, Any] = {}
 
     def kill_first(cell: Cell, worker_id: str) -> None:
         if not killed:
             killed.update(worker=worker_id, digest=cell.digest(), pid=executor.pids[worker_id])
-            threading.Timer(0.5, os.kill, (executor.pids[worker_id], signal.SIGKILL)).start()
+            threading.Timer(0.4, os.kill, (executor.pids[worker_id], signal.SIGKILL)).start()
 
     deaths, retries = executor.deaths, executor.retries
     executor.on_dispatch = kill_first
@@ -136,3 +137,48 @@ def test_a_cell_that_raises_is_not_retried(executor: RayExecutor, tmp_path: Path
     missing = str(tmp_path / "no-such-model")
     with pytest.raises(CellFailedError, match="after 1 attempt"):
         run_cells([Cell(missing, ("q",), 2)], executor, progress=False)
+
+
+def test_cprr_evidence_from_ray_cells_is_accepted_unchanged(
+    executor: RayExecutor, tiny_folder: str, tmp_path: Path
+) -> None:
+    """A CPRR run whose generations ran on Ray workers appends a record the validator accepts,
+    with the numbers of the in-process run."""
+    from steering_core.cprr.runners import RunContext
+    from steering_core.cprr.validate import check_registry
+    from steering_core.execute.cli import Execution
+    from steering_core.execute.cprr_context import ExecutorRunContext
+    from steering_core.models import load_model
+    from tests.execute.test_commands import PROBE_ID, run_cprr, tiny_registry
+
+    loaded = load_model(tiny_folder)
+    plain = run_cprr(PROBE_ID, tiny_registry(tmp_path / "a", tiny_folder), RunContext(loaded))
+    with RecordStore(tmp_path / "cprr.jsonl") as store:
+        context = ExecutorRunContext(loaded, execution=Execution(executor, store, progress=False))
+        folder = tiny_registry(tmp_path / "b", tiny_folder)
+        via = run_cprr(PROBE_ID, folder, context)
+        assert store.records and all(r["provenance"]["executor"] == "ray" for r in store.records.values())
+    assert check_registry(folder, against=None) == []
+    assert via["measured"] == plain["measured"] and via["verdict"] == plain["verdict"]
+    assert via["data"]["inputs_sha256"] == plain["data"]["inputs_sha256"]
+
+
+def test_steer_sweep_on_ray_writes_what_the_local_sweep_writes(
+    executor: RayExecutor, tiny_folder: str, tmp_path: Path
+) -> None:
+    import json
+
+    from steering_core.cli import main
+
+    common = ["sweep", "--model", tiny_folder, "--layers", "1,2", "--alphas", "0,0.5,4", "--n-prompts", "3"]
+    common += ["--max-new-tokens", "4", "--no-progress"]
+    assert main([*common, "--json", str(tmp_path / "local.json")]) == 0
+    records = str(tmp_path / "sweep.jsonl")
+    ray_args = ["--executor", "ray", "--workers", "2", "--records", records, "--json", str(tmp_path / "ray.json")]
+    assert main([*common, *ray_args]) == 0
+    local = json.loads((tmp_path / "local.json").read_text())
+    remote = json.loads((tmp_path / "ray.json").read_text())
+    assert local.pop("execution")["executor"] == "local" and remote.pop("execution")["workers"] == 2
+    assert local == remote
+    lines = Path(records).read_text().splitlines()
+    assert len(lines) == 5  # baseline + 2 layers x 2 non-zero alphas, one prompt chunk each
