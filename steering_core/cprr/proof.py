@@ -105,6 +105,19 @@ def check_property(property_id: str, deep: bool = True) -> ProofCheck:
     return ProofCheck(property_id, deep, not problems, cells, lean.built, theorems, digest, problems, checked, version)
 
 
+def shown_status(entry: dict[str, Any]) -> str:
+    """The status to display for a CPRR entry: ``proved`` only when :func:`check_property` passes
+    in this process (the Lean kernel checked every theorem of ``proved_by``'s property in this run);
+    otherwise ``proved (NOT CHECKED in this run: <why>)``. Other statuses are returned unchanged.
+    For ``steer cprr board`` and ``cite``, which otherwise show what the files say."""
+    status = str(entry.get("status"))
+    if status != "proved":
+        return status
+    proved_by = entry.get("proved_by") or {}
+    check = check_property(str(proved_by.get("property")), deep=False)
+    return "proved" if check.ok else f"proved (NOT CHECKED in this run: {'; '.join(check.problems)})"
+
+
 def lean_theorems(property_id: str) -> list[str]:
     """The Lean theorem names linked from ``property_id`` (empty when it does not exist)."""
     from steering_core.formal.registry import load_registry

@@ -157,3 +157,25 @@ def test_the_wheel_is_pinned_by_hash_and_installed_with_require_hashes() -> None
     assert lean_kernel.WHEEL in text and f"--hash=sha256:{lean_kernel.WHEEL_SHA256}" in text
     makefile = (lean_kernel.KERNEL_DIR.parents[1] / "Makefile").read_text(encoding="utf-8")
     assert "--require-hashes" in makefile and "lean4/Kernel/requirements.txt" in makefile
+
+
+def test_cprr_says_proved_only_when_the_kernel_checked_it(
+    kernel_available: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """H-PR-1 cites SteeringSpec.ratio_smul: proved with the kernel, not proved without it."""
+    from steering_core.cprr import store
+    from steering_core.cprr.proof import check_property, shown_status
+
+    entry = store.load_entry("H-PR-1")
+    assert entry["status"] == "proved" and entry["proved_by"] == {"property": "P-ratio-scale-invariance"}
+    lean_kernel.kernel_run.cache_clear()
+    try:
+        assert shown_status(entry) == "proved"
+        check = check_property("P-ratio-scale-invariance", deep=False)
+        assert check.ok and check.kernel_checked == ("SteeringSpec.ratio_smul",)
+        monkeypatch.setenv("STEERING_LEAN_LIB", "/nonexistent/libleanshared.so")
+        lean_kernel.kernel_run.cache_clear()
+        assert shown_status(entry).startswith("proved (NOT CHECKED in this run:")
+        assert not check_property("P-ratio-scale-invariance", deep=False).ok
+    finally:
+        lean_kernel.kernel_run.cache_clear()
