@@ -11,7 +11,7 @@ transitions), :mod:`~steering_core.cprr.rules` (decision rules), :mod:`~steering
 
 from __future__ import annotations
 
-from steering_core.cprr.board import BOARD_KEYS, board_rows
+from steering_core.cprr.board import BOARD_KEYS, SEED_KEYS, board_rows, seed_rows
 from steering_core.cprr.lifecycle import STATUSES
 
-__all__ = ["BOARD_KEYS", "STATUSES", "board_rows"]
+__all__ = ["BOARD_KEYS", "SEED_KEYS", "STATUSES", "board_rows", "seed_rows"]

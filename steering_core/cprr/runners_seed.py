@@ -58,7 +58,7 @@ def _layer_scores(
         row = {
             "words": words,
             "effect": effect(base_words, words),
-            "word_change": abs(1.0 - words / base_words) if base_words > 0 else 0.0,
+            "word_change": _word_change(words, base_words),
             "topic": mean_topic_cosine(answers, baseline),
             "markdown": sum(markdown_density(a) for a in answers) / len(answers),
             "degenerate": float(n_degenerate(answers)),
@@ -67,6 +67,11 @@ def _layer_scores(
             row["ce_ratio"] = cross_entropy_ratio(ctx.model, ctx.tokenizer, answers, baseline)
         scores[layer] = row
     return scores, alpha, baseline
+
+
+def _word_change(words: float, base_words: float) -> float:
+    """``|1 - words / base_words|`` (0.0 when the baseline is empty)."""
+    return abs(1.0 - words / base_words) if base_words > 0 else 0.0
 
 
 def _band_mean(scores: dict[int, dict[str, float]], layers: Sequence[int], key: str) -> float:
@@ -132,7 +137,7 @@ def formatting_band(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]
     base_md = sum(markdown_density(a) for a in baseline) / len(baseline)
     steered_md = _band_mean(scores, layers, "markdown")
     return {
-        "word_change_band": abs(1.0 - _band_mean(scores, layers, "words") / mean_words(baseline)),
+        "word_change_band": _word_change(_band_mean(scores, layers, "words"), mean_words(baseline)),
         "markdown_ratio_band": (steered_md + 1.0) / (base_md + 1.0),
         **_context(scores, alpha, baseline),
     }
@@ -145,7 +150,7 @@ def distortion_band(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]
     scores, alpha, baseline = _layer_scores(ctx, protocol, layers, with_ce=True)
     return {
         "ce_ratio_band": _band_mean(scores, layers, "ce_ratio"),
-        "word_change_band": abs(1.0 - _band_mean(scores, layers, "words") / mean_words(baseline)),
+        "word_change_band": _word_change(_band_mean(scores, layers, "words"), mean_words(baseline)),
         **_context(scores, alpha, baseline),
     }
 

@@ -135,8 +135,10 @@ def _protocol(
 
 
 SCORECARD = (
-    "Greedy answers (chat template, at most max_new_tokens new tokens) to the first n_prompts neutral "
-    "questions (the seed used 5), unsteered and steered with the terse vector at each listed layer at "
+    "Greedy answers (chat template, at most max_new_tokens = 64 new tokens, set by the compute budget of a "
+    "shared 2-core machine; the seed's answers ran to ~150 words, so long baselines are truncated here) to "
+    "the first n_prompts neutral questions (the seed used 5), unsteered and steered with the terse vector "
+    "at each listed layer at "
     + SEED_ALPHA_TEXT
     + ". topic cosine = cosine of the word-count vectors of steered and baseline answer (the seed's 'TF-IDF "
     "cosine', which weights by term frequency only), mean over prompts; words = mean word count; word change "
@@ -165,7 +167,7 @@ def seed_entries() -> dict[str, dict[str, Any]]:
                 "cosine over L0, L3, L4 (the seed's layers 0, 3, 5 mapped); its clause 'without producing the "
                 "intended style change' is reported (effect_band) but, as in the seed, not judged.",
                 _rule(("topic_cosine_band", "<", 0.5)),
-                96,
+                64,
                 sa,
             ),
             "seed": {
@@ -192,7 +194,7 @@ def seed_entries() -> dict[str, dict[str, Any]]:
                 "words_steered / words_baseline) when its mean topic cosine exceeds 0.5, else 0; sweet_margin = "
                 "score(sweet) - max(score(other bands)) must be > 0.",
                 _rule(("effect_sweet", ">", 0.5), ("topic_sweet", ">", 0.5), ("sweet_margin", ">", 0.0)),
-                96,
+                64,
                 {
                     **sa,
                     "bands": {"early": [3], "sweet": [10, 12, 14], "formatting": [17], "distortion": [21]},
@@ -222,7 +224,7 @@ def seed_entries() -> dict[str, dict[str, Any]]:
                 "1) / (mean baseline density + 1) (add-one smoothing so a baseline without markdown gives a finite "
                 "ratio); word_change_band = |1 - mean steered words / baseline words| over the band.",
                 _rule(("word_change_band", "<", 0.2), ("markdown_ratio_band", ">", 2.0)),
-                96,
+                64,
                 sa,
             ),
             "seed": {
@@ -246,7 +248,7 @@ def seed_entries() -> dict[str, dict[str, Any]]:
                 "ce_ratio_band",
                 SCORECARD,
                 _rule(("ce_ratio_band", ">", 1.5), ("word_change_band", "<", 0.15)),
-                96,
+                64,
                 sa,
             ),
             "seed": {
@@ -294,14 +296,15 @@ def seed_entries() -> dict[str, dict[str, Any]]:
                 [10, 14],
                 8,
                 "score_ratio",
-                "Greedy answers (chat template, max_new_tokens) to the first 8 neutral "
-                "questions (the seed used 8), unsteered, steered at L10 with alpha* and at L10+L14 with alpha*/2 "
+                "Greedy answers (chat template, at most 64 new tokens) to the first 8 "
+                "neutral questions (the seed used 8), unsteered, steered at L10 with alpha* and at L10+L14 "
+                "with alpha*/2 "
                 "each (" + SEED_ALPHA_TEXT + "). The seed's composite score = (1 / words) x topic x (1 / CE ratio) "
                 "x 1000, words = mean word count (at least 1), topic = mean topic cosine with the baseline answer, "
                 "CE ratio = mean steered/baseline answer cross-entropy under the unsteered model. score_ratio = "
                 "score(multi) / score(single).",
                 _rule(("score_ratio", ">", 1.0)),
-                96,
+                64,
                 {**sa, "single": 10, "multi": [10, 14], "multi_alpha_factor": 0.5},
             ),
             "seed": {
@@ -347,7 +350,7 @@ def seed_entries() -> dict[str, dict[str, Any]]:
             "is stable across contrast pairs (cross-pair cosine > 0.95), all of them in the seed's L12-17 "
             "(-> L10-14), and steering at the seed's peak-norm layers L23-27 (-> L20-23) collapses.",
             "protocol": _protocol(
-                [3, 6, 10, 12, 14, 17, 20, 23],
+                [3, 10, 12, 14, 17, 20, 23],
                 5,
                 "clean_unstable",
                 SCORECARD + " stability_l = mean pairwise "
@@ -394,10 +397,10 @@ def seed_entries() -> dict[str, dict[str, Any]]:
             "prompted answers for both poles.",
             "protocol": _protocol(
                 [10],
-                8,
+                6,
                 "terse_ratio_dev",
-                "Greedy answers (chat template, at most 160 new tokens so that a verbose "
-                "answer can exceed 100 words) to the first 8 neutral questions (the seed used 10 'bimodal' ones): "
+                "Greedy answers (chat template, at most 144 new tokens so that a verbose "
+                "answer can exceed 100 words) to the first 6 neutral questions (the seed used 10 'bimodal' ones): "
                 "prompted = params.prompt_template with the terse style's positive (terse) or negative (verbose) "
                 "instruction, unsteered; injected = the plain question steered at L10 with +alpha* (terse) or "
                 "-alpha* (verbose), " + SEED_ALPHA_TEXT + ". ratio_dev = |mean injected words / mean prompted words "
@@ -411,7 +414,7 @@ def seed_entries() -> dict[str, dict[str, Any]]:
                     ("terse_topic", ">", 0.6),
                     ("verbose_topic", ">", 0.6),
                 ),
-                160,
+                144,
                 {**sa, "layer": 10, "prompt_template": "{instruction}\n\n{question}"},
             ),
             "seed": {

@@ -285,6 +285,9 @@ def _lens(data: ReportData, figures: Mapping[str, FigureRef]) -> str:
     )
 
 
+_AGREEMENT_CSS = {"agree": "pass", "disagree": "fail"}
+
+
 def _board(data: ReportData, figures: Mapping[str, FigureRef]) -> str:
     board = data.board or {}
     if not board.get("available"):
@@ -312,6 +315,37 @@ def _board(data: ReportData, figures: Mapping[str, FigureRef]) -> str:
             ],
         )
     )
+    seed = board.get("seed_rows") or []
+    if seed:
+        body.append(
+            "<h3>The seed's conjectures: seed vs ours</h3><p>Every conjecture of the seed project "
+            "(aygp-dr/qwen3-steering, Qwen3-0.6B, 28 layers) under its own id, with the seed's status beside "
+            "ours (from the runs recorded under a protocol written from the seed's wording, mapped to this "
+            "model's depth). Where an id used to carry another claim, that claim continues under the id shown.</p>"
+        )
+        body.append(
+            table(
+                ["id", "the seed's claim", "seed", "ours", "", "runs", "earlier claim", "we find", "why they differ"],
+                [
+                    [
+                        r.get(k)
+                        for k in (
+                            "id",
+                            "seed_title",
+                            "seed_status",
+                            "status",
+                            "agreement",
+                            "n_conforming",
+                            "renamed_to",
+                            "we_find",
+                            "why_they_differ",
+                        )
+                    ]
+                    for r in seed
+                ],
+                [["", "", "", "", _AGREEMENT_CSS.get(str(r.get("agreement")), ""), "", "", "", ""] for r in seed],
+            )
+        )
     return _section("board", "Conjecture board", "\n".join(body))
 
 

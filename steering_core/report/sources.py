@@ -126,23 +126,32 @@ def check_matrix(data: Any, where: str = "matrix-json") -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- conjecture board
-def board_section(loader: Callable[[], Any] | None = None) -> dict[str, Any]:
-    """The conjecture registry's rows (``steering_core.cprr.board_rows()``), or why they are unavailable."""
+def board_section(
+    loader: Callable[[], Any] | None = None, seed_loader: Callable[[], Any] | None = None
+) -> dict[str, Any]:
+    """The conjecture registry's rows (``steering_core.cprr.board_rows()``), or why they are unavailable.
+
+    ``seed_rows`` holds the seed-vs-ours rows (``steering_core.cprr.seed_rows()``: every seed id with
+    the seed's claim and status beside ours, what we find and why it differs); with an explicit
+    ``loader`` only an explicit ``seed_loader`` supplies them.
+    """
     if loader is None:
         try:
             module = importlib.import_module("steering_core.cprr")
             loader = getattr(module, "board_rows")  # noqa: B009 - the module may predate board_rows
+            seed_loader = getattr(module, "seed_rows", None)
         except (ImportError, AttributeError) as error:
             return {"available": False, "reason": f"conjecture registry unavailable ({error})", "rows": []}
     try:
         rows = list(loader())
+        seed = list(seed_loader()) if seed_loader is not None else []
     except Exception as error:  # a broken registry must not break the report
         return {
             "available": False,
             "reason": f"conjecture registry unreadable ({type(error).__name__}: {error})",
             "rows": [],
         }
-    return {"available": True, "reason": "", "rows": [dict(r) for r in rows]}
+    return {"available": True, "reason": "", "rows": [dict(r) for r in rows], "seed_rows": [dict(r) for r in seed]}
 
 
 # --------------------------------------------------------------------------- conformance

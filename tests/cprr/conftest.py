@@ -19,21 +19,56 @@ from steering_core.cprr.lifecycle import Entry, new_entry
 
 TINY_NAME = "tiny-qwen2"
 # Per entry: how the embedded-model protocol is scaled down to a 4-layer tiny model.
+SEED_ALPHA_TINY = {"ratio": 0.3, "layer": 2, "seed_alpha": 2.0}
+RELATIONAL_TINY = {
+    "relational": {
+        "relations": ["hypernym", "antonym", "meronym"],
+        "n_pairs": 12,
+        "max_per_target": 3,
+        "template": "The word is: {word}",
+        "n_permutations": 19,
+        "probe_folds": 3,
+        "probe_l2": 1.0,
+        "batch_size": 16,
+    }
+}
+# Per entry: how the embedded-model protocol is scaled down to a 4-layer tiny model.
 TINY: dict[str, dict[str, Any]] = {
-    "C-1": {"layers": [1, 2], "params": {"early": 1, "middle": 2}},
-    "C-2": {"layers": [0, 1, 2, 3], "params": {"middle": [1, 2]}},
-    "C-3": {"layers": [1, 3], "params": {"middle": 1, "late": 3}},
-    "C-4": {"layers": [2]},
-    "C-5": {"layers": [0, 1, 2, 3], "params": {"window": [0, 3]}},
-    "C-6": {"layers": [1, 2, 3], "params": {"single": 2}},
-    "C-7": {"layers": [0, 1, 2, 3]},
-    "C-8": {"layers": [0, 1, 2, 3]},
-    "C-9": {"layers": [2], "params": {"layer": 2}},
+    # the seed's conjectures with the seed's meaning
+    "C-1": {"layers": [0, 1], "params": {"seed_alpha": SEED_ALPHA_TINY}},
+    "C-2": {
+        "layers": [0, 1, 2, 3],
+        "params": {
+            "seed_alpha": SEED_ALPHA_TINY,
+            "bands": {"early": [0], "sweet": [1, 2], "formatting": [3], "distortion": [3]},
+        },
+    },
+    "C-3": {"layers": [2, 3], "params": {"seed_alpha": SEED_ALPHA_TINY}},
+    "C-4": {"layers": [3], "params": {"seed_alpha": SEED_ALPHA_TINY}},
+    "C-5": {"layers": [0, 1, 2, 3]},
+    "C-6": {"layers": [1, 2], "params": {"seed_alpha": SEED_ALPHA_TINY, "single": 1, "multi": [1, 2]}},
+    "C-7": {"layers": [0, 1, 2, 3], "params": {"sweet": [1, 2], "early": [0], "late": [3]}},
+    "C-8": {"layers": [0, 1, 2, 3], "params": {"seed_alpha": SEED_ALPHA_TINY, "sweet": [1, 2], "late": [3]}},
+    "C-9": {"layers": [2], "params": {"seed_alpha": SEED_ALPHA_TINY, "layer": 2}},
+    "C-10": {"layers": [1, 2], "params": RELATIONAL_TINY},
+    "C-11": {"layers": [1, 2], "params": RELATIONAL_TINY},
+    "C-12": {"layers": [1, 2], "params": RELATIONAL_TINY},
+    "C-13": {"layers": [0, 1], "params": RELATIONAL_TINY},
     "C-14": {"layers": [2], "params": {"layer": 2}},
-    "C-10": {"layers": [2]},
-    "C-11": {"layers": [2]},
-    "C-12": {"layers": [2]},
-    "C-13": {"layers": [1, 2, 3]},
+    # the project's claims that carried seed ids until issue 20
+    "H-LR-1": {"layers": [1, 2], "params": {"early": 1, "middle": 2}},
+    "H-LR-2": {"layers": [0, 1, 2, 3], "params": {"middle": [1, 2]}},
+    "H-LR-3": {"layers": [1, 3], "params": {"middle": 1, "late": 3}},
+    "H-LR-4": {"layers": [2]},
+    "H-RN-1": {"layers": [0, 1, 2, 3], "params": {"window": [0, 3]}},
+    "H-ML-1": {"layers": [1, 2, 3], "params": {"single": 2}},
+    "H-LR-5": {"layers": [0, 1, 2, 3]},
+    "H-ST-1": {"layers": [0, 1, 2, 3]},
+    "H-IP-1": {"layers": [2], "params": {"layer": 2}},
+    "H-GEO-1": {"layers": [2]},
+    "H-GEO-2": {"layers": [2]},
+    "H-GEO-3": {"layers": [2]},
+    "H-GEO-4": {"layers": [1, 2, 3]},
     "H-SV-1": {"layers": [2]},
     "H-EX-1": {"layers": [2]},
     "H-PR-1": {"layers": [2]},
@@ -137,3 +172,19 @@ def sv1() -> Entry:
         "H-SV-1", "hypothesis", source["group"], source["title"], source["statement"], source["origin"],
         copy.deepcopy(source["protocol"]), NOW,
     )  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def fixture_wordnet(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A small synthetic WordNet (wndb format) as ``$STEERING_WORDNET_DIR`` for runner tests on tiny models.
+
+    Tests of the reader against Debian's real files (tests/cprr/test_wordnet.py) point the reader at
+    the real folder explicitly.
+    """
+    from tests.cprr.wordnet_fixture import write_fixture_wordnet
+
+    folder = tmp_path_factory.getbasetemp() / "wordnet-fixture"
+    if not (folder / "data.noun").exists():
+        write_fixture_wordnet(folder)
+    monkeypatch.setenv("STEERING_WORDNET_DIR", str(folder))
+    return folder

@@ -13,8 +13,11 @@ from steering_core.cprr.runners import load_runners
 from steering_core.cprr.schema import SCHEMA_PATH, schema_problems
 from steering_core.cprr.validate import check_registry
 
-SEED_IDS = {f"C-{n}" for n in range(1, 15)} | {"H-SV-1"}
-LEAD_RUNNERS = {"C-9", "C-14"}  # runners written in steering_core/cprr/runners_behaviour.py
+SEED_IDS = {f"C-{n}" for n in range(1, 15)}
+LEAD_RUNNERS = {"C-14", "H-IP-1"}  # runners written in steering_core/cprr/runners_behaviour.py
+RENAMED = (
+    {f"H-LR-{n}" for n in range(1, 6)} | {f"H-GEO-{n}" for n in range(1, 5)} | {"H-RN-1", "H-ML-1", "H-ST-1", "H-IP-1"}
+)
 
 
 def test_schema_is_valid_json_schema() -> None:
@@ -37,7 +40,7 @@ def test_the_committed_registry_is_consistent() -> None:
 
 def test_seed_conjectures_and_project_findings_are_ported() -> None:
     ids = {p.stem for p in store.entry_paths()}
-    assert SEED_IDS | {"H-EX-1"} <= ids
+    assert SEED_IDS | RENAMED | {"H-EX-1", "H-SV-1"} <= ids
     for entry_id in SEED_IDS:
         entry = store.load_entry(entry_id)
         assert entry["origin"]["source"] == "seed" and "round(l * 23 / 27)" in entry["protocol"]["layer_mapping"]
@@ -56,7 +59,7 @@ def test_statuses_are_backed_by_committed_evidence() -> None:
 
 
 def test_required_runs_are_committed_and_reproduce() -> None:
-    for entry_id in ("H-SV-1", "C-5"):
+    for entry_id in ("H-SV-1", "H-RN-1", "C-5", "C-10", "C-13"):
         entry = store.load_entry(entry_id)
         records = conforming(entry["evidence"], entry["protocol"])
         assert len(records) >= 2, entry_id

@@ -18,8 +18,14 @@ from steering_core.cprr.runners import OPTIONAL_RUNNER_MODULE, RUNNERS, load_run
 from steering_core.cprr.validate import check_entry
 from tests.cprr.conftest import TINY
 
-FAST = ["C-2", "C-5", "C-10", "C-11", "C-12", "C-13", "H-EX-1", "H-PR-1", "H-SV-1"]
-GENERATING = ["C-1", "C-3", "C-4", "C-6", "C-7", "C-8", "C-9", "C-14"]
+FAST = [
+    "C-5", "C-7", "C-10", "C-11", "C-12", "C-13",
+    "H-LR-2", "H-RN-1", "H-GEO-1", "H-GEO-2", "H-GEO-3", "H-GEO-4", "H-EX-1", "H-PR-1", "H-SV-1",
+]  # fmt: skip
+GENERATING = [
+    "C-1", "C-2", "C-3", "C-4", "C-6", "C-8", "C-9", "C-14",
+    "H-LR-1", "H-LR-3", "H-LR-4", "H-LR-5", "H-ML-1", "H-ST-1", "H-IP-1",
+]  # fmt: skip
 
 
 def test_runner_registry() -> None:
@@ -69,7 +75,7 @@ def test_runner_on_tiny_model(entry_id: str, tiny_registry: Callable[..., Path],
     assert record["data"]["n_prompts"] == entry["protocol"]["prompt_set"]["n_prompts"]
 
 
-@pytest.mark.parametrize("entry_id", ["H-SV-1", "C-5", "C-6"])
+@pytest.mark.parametrize("entry_id", ["H-SV-1", "C-5", "C-6", "C-10"])
 def test_runs_reproduce_and_move_the_status(
     entry_id: str, tiny_registry: Callable[..., Path], tiny_context: Any
 ) -> None:
