@@ -155,18 +155,19 @@ def check_sign(ctx: Context) -> Outcome:
 
 
 def check_layer_numbering(ctx: Context) -> Outcome:
+    """Agreement at L for the two larger alphas; each neighbour told apart at some alpha."""
     fx = ctx.fixture
-    alpha = fx.alphas[1]
     tally = Tally(ctx)
     neighbours = [n for n in (fx.layer - 1, fx.layer + 1) if 0 <= n < fx.num_layers]
-    told_apart = {n: 0 for n in neighbours}
-    for prompt in fx.prompts:
-        request = Request(prompt=prompt, terms=(ctx.term(alpha),))
-        ref = ctx.ref(request)
-        got = ctx.solo(request)
-        tally.compare(got, ref.tokens, ref.margins, f"layer {fx.layer} on {prompt!r}")
-        for n in neighbours:
-            told_apart[n] += list(ctx.ref(Request(prompt=prompt, terms=(ctx.term(alpha, layer=n),))).tokens) != got
+    told_apart = dict.fromkeys(neighbours, 0)
+    for alpha in fx.alphas[1:]:
+        for prompt in fx.prompts:
+            request = Request(prompt=prompt, terms=(ctx.term(alpha),))
+            ref = ctx.ref(request)
+            got = ctx.solo(request)
+            tally.compare(got, ref.tokens, ref.margins, f"layer {fx.layer}, alpha={alpha:g} on {prompt!r}")
+            for n in neighbours:
+                told_apart[n] += list(ctx.ref(Request(prompt=prompt, terms=(ctx.term(alpha, layer=n),))).tokens) != got
     apart = all(count > 0 for count in told_apart.values())
     figure = "differs from " + ", ".join(f"L{n} on {c}" for n, c in told_apart.items())
     return _outcome(tally, apart, figure, [] if apart else ["vacuous: a neighbouring layer gives the same tokens"])
@@ -185,31 +186,35 @@ def check_additivity(ctx: Context) -> Outcome:
 
 
 def _positions(ctx: Context, positions: str) -> Outcome:
+    """Agreement at the two larger alphas; non-vacuous when some alpha tells the mode apart
+    (from plain, from ``all``, and for ``generated`` from starting one token late)."""
     fx = ctx.fixture
-    alpha = fx.alphas[1]
     tally = Tally(ctx)
-    for prompt in fx.prompts:
-        request = Request(prompt=prompt, terms=(ctx.term(alpha, positions=positions),))
-        ref = ctx.ref(request)
-        tally.compare(ctx.solo(request), ref.tokens, ref.margins, repr(prompt))
-    steered = (ctx.term(alpha, positions=positions),)
-    moved = _differs(ctx, steered, ())
-    notes = [] if moved else ["vacuous: the steered reference equals the plain one"]
+    moved = everywhere = late = 0
+    for alpha in fx.alphas[1:]:
+        steered = (ctx.term(alpha, positions=positions),)
+        for prompt in fx.prompts:
+            request = Request(prompt=prompt, terms=steered)
+            ref = ctx.ref(request)
+            tally.compare(ctx.solo(request), ref.tokens, ref.margins, f"alpha={alpha:g} {prompt!r}")
+        moved += _differs(ctx, steered, ())
+        if positions != "all":
+            everywhere += _differs(ctx, steered, (ctx.term(alpha),))
+        if positions == "generated":
+            late += sum(
+                ctx.ref(Request(prompt=p, terms=steered)).tokens
+                != ctx.ref(Request(prompt=p, terms=steered), skip_first_generated=True).tokens
+                for p in fx.prompts
+            )
     extra = f"moved {moved}"
     ok = moved > 0
     if positions != "all":
-        everywhere = _differs(ctx, steered, (ctx.term(alpha),))
         extra += f", differs from 'all' on {everywhere}"
         ok = ok and everywhere > 0
     if positions == "generated":
-        late = sum(
-            ctx.ref(Request(prompt=p, terms=steered)).tokens
-            != ctx.ref(Request(prompt=p, terms=steered), skip_first_generated=True).tokens
-            for p in fx.prompts
-        )
         extra += f", first generated token visible on {late}"
         ok = ok and late > 0
-    return _outcome(tally, ok, extra, notes)
+    return _outcome(tally, ok, extra, [] if ok else ["vacuous: the fixture cannot tell this mode from another"])
 
 
 def check_positions_all(ctx: Context) -> Outcome:

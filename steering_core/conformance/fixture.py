@@ -23,7 +23,7 @@ from steering_core.ops import vector_norm
 from steering_core.prompt_sets import prompt_set
 from steering_core.vector import SteeringVector
 
-RATIOS: tuple[float, float, float] = (0.15, 0.4, 0.8)
+RATIOS: tuple[float, float, float] = (0.15, 0.5, 1.2)
 DEFAULT_PROMPT_SET = "neutral-questions-v1"
 
 
