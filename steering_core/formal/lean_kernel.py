@@ -217,7 +217,16 @@ def run_lean(
         env["LEAN_PATH"] = str(lean_path)
     command = [sys.executable, "-c", _WORKER, str(library), *args]
     try:
-        proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+        proc = subprocess.run(
+            command,
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=timeout,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         return 124, f"lean did not finish within {timeout:.0f} s"
     return proc.returncode, proc.stdout + proc.stderr
