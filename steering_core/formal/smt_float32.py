@@ -148,9 +148,9 @@ def _search(
     for tactics in strategies:
         solved = solve(constraints, SEARCH_RLIMIT, tactics, want_model=True)
         if solved.result == "sat":
-            return "sat", {str(n): _hex(ground_float(solved.value(n))) for n in names}
+            return f"sat [{solved.steps} rlimit steps]", {str(n): _hex(ground_float(solved.value(n))) for n in names}
         if solved.result == "unsat":
-            return "unsat", None
+            return f"unsat [{solved.steps} rlimit steps]", None
         tried.append(f"{'+'.join(tactics) if tactics else 'default'}: {solved.describe()}")
     return f"unknown ({'; '.join(tried)})", None
 
@@ -170,7 +170,7 @@ def _decide(claimed: str, conditions: list[bool | None]) -> tuple[bool, str]:
 
 
 def _found(search: str) -> bool | None:
-    return True if search == "sat" else (False if search == "unsat" else None)
+    return True if search.startswith("sat") else (False if search.startswith("unsat") else None)
 
 
 def _proved(statuses: list[Status]) -> list[bool | None]:
