@@ -71,8 +71,8 @@ def _run(engine: Any, prompt: str, terms: list[Any], max_tokens: int, salt: str 
 def test_prefix_cache_never_leaks_steering(smol: LoadedModel, smol_engine: Any) -> None:
     """plain -> steered -> plain, steered -> plain, one prompt at alphas a, b, a: each equals its reference.
 
-    The cache is active (repeated configurations hit it), and a steered request never reuses a
-    plain request's blocks nor the other way round.
+    The cache is active (repeated configurations hit it: checked, so the test is not vacuous), and
+    a steered request never reuses a plain request's blocks nor the other way round.
     """
     from steering_core.vllm.config import SteerTerm
 
@@ -80,10 +80,15 @@ def test_prefix_cache_never_leaks_steering(smol: LoadedModel, smol_engine: Any) 
     v = random_vector(smol, layer, 0.6 * residual_norm(smol, layer), seed=3)
     smol_engine.register("pc", v)
     n = 10
-    stamp = str(time.time_ns())  # prompts no earlier test sent (the cache lives as long as the engine)
-    p1 = f"Describe a quiet harbour at dawn. ({stamp})"
-    p2 = f"List two uses of copper. ({stamp})"
-    p3 = f"Why is the sky blue? ({stamp})"
+    # vLLM caches whole blocks only (128 tokens by default on CPU): the prompts are longer than a
+    # block, and start with a stamp no earlier request carried (the cache lives as long as the engine).
+    stamp = str(time.time_ns())
+    lines = [f"Line {i}: the harbour master logs ship {i} at berth {i % 7}." for i in range(12)]
+    context = f"Request {stamp}. " + " ".join(lines)
+    p1 = f"{context} Describe the harbour at dawn."
+    p2 = f"{context} List two uses of copper."
+    p3 = f"{context} Why is the sky blue?"
+    assert len(smol_engine.encode(p1)) > 160
     on = [SteerTerm("pc", 1.0, layer)]
     results: dict[str, Any] = {}
 
