@@ -130,7 +130,11 @@ def mixed_batch_agreement(lm: LoadedModel, engine: Any, model_key: str, max_toke
     plans = [None if p is None else [SteerTerm(names[id(x)], a, lay, pos) for x, a, lay, pos in p] for _, p in rows]
     got = engine.generate([prompt for prompt, _ in rows], plans, max_tokens)
     ref = [reference(lm, prompt, plan, max_tokens) for prompt, plan in rows]
-    plain = [reference(lm, prompt, None, max_tokens) for prompt, _ in rows]
+    plain_of: dict[str, list[int]] = {prompt: r for (prompt, plan), r in zip(rows, ref, strict=True) if plan is None}
+    for prompt, _ in rows:
+        if prompt not in plain_of:
+            plain_of[prompt] = reference(lm, prompt, None, max_tokens)
+    plain = [plain_of[prompt] for prompt, _ in rows]
     per_row = []
     for (prompt, plan), g, r, p in zip(rows, got, ref, plain, strict=True):
         same = sum(a == b for a, b in zip(g, r, strict=False))
