@@ -45,7 +45,8 @@ def _export(lm: LoadedModel, args: argparse.Namespace) -> Backend:
 def _serve(lm: LoadedModel, args: argparse.Namespace) -> Backend:
     from steering_core.conformance.serve_adapter import ServeBackend
 
-    backend: Backend = ServeBackend(lm, url=args.url, api_key=args.api_key)
+    layer = args.layer if args.layer is not None else lm.num_layers // 2
+    backend: Backend = ServeBackend(lm, layers=[x for x in (layer - 1, layer, layer + 1) if 0 <= x < lm.num_layers])
     return backend
 
 
@@ -117,7 +118,5 @@ def add_subcommands(sub: Any) -> None:
     p.add_argument("--prompts", type=int, default=3, help="how many prompts of neutral-questions-v1")
     p.add_argument("--max-new-tokens", type=int, default=12)
     p.add_argument("--property", action="append", default=None, help="run only this property (repeatable)")
-    p.add_argument("--url", default=None, help="serve backend: a running server (default: start one)")
-    p.add_argument("--api-key", default=None, help="serve backend: bearer token of that server")
     p.add_argument("--json", default=None, help=f"where to write the record (default {DEFAULT_OUT}/<backend>.json)")
     p.set_defaults(func=cmd_conform)

@@ -29,12 +29,20 @@ def tiny_lm(arch: str = "qwen2") -> LoadedModel:
     return LoadedModel(make_tiny_model(arch), make_tokenizer(), f"tiny-{arch}", "tiny")
 
 
-@pytest.fixture
-def kit() -> tuple[LoadedModel, Fixture, dict[str, SteeringVector], Oracle]:
+Kit = tuple[LoadedModel, Fixture, dict[str, SteeringVector], Oracle]
+
+
+def make_kit(arch: str = "qwen2") -> Kit:
     """A fresh tiny model, its fixture and vectors, and an oracle copied before any backend ran."""
-    lm = tiny_lm()
+    lm = tiny_lm(arch)
     fixture, vectors = build_fixture(lm, max_new_tokens=16)
     return lm, fixture, vectors, Oracle(lm.model, lm.tokenizer, vectors)
+
+
+@pytest.fixture
+def kit() -> Kit:
+    """Tiny Qwen2 (exportable as Llama by ``steer fold``)."""
+    return make_kit("qwen2")
 
 
 def run(

@@ -12,7 +12,7 @@ from steering_core.conformance.backend import CAPABILITIES, Backend
 from steering_core.conformance.checks import CHECKS
 from steering_core.conformance.spec import load_spec
 from steering_core.errors import InvalidParameterError
-from tests.conformance.conftest import run
+from tests.conformance.conftest import make_kit, run
 
 SPEC = Path(__file__).resolve().parents[2] / "spec" / "conformance.toml"
 
@@ -54,6 +54,25 @@ def test_folded_backends_conform_and_say_what_they_do_not_support(kit, factory) 
     for pid in ("CF-positions-prompt", "CF-positions-generated", "CF-batch-isolation", "CF-request-isolation"):
         assert status[pid] == "unsupported", "a missing capability is never reported as passed"
     assert "UNSUPPORTED" in report.table()
+
+
+def test_serve_backend_conforms_over_http() -> None:
+    """The real steer serve application on uvicorn, requests over HTTP, vectors certified for it.
+
+    Tiny Qwen3: certification needs an effective, non-degenerate alpha, which the tiny random
+    Qwen2's answers (degenerate at every alpha) cannot give.
+    """
+    pytest.importorskip("fastapi")
+    from steering_core.conformance.serve_adapter import ServeBackend
+
+    kit = make_kit("qwen3")
+    lm, fixture = kit[0], kit[1]
+    backend = ServeBackend(lm, layers=[fixture.layer - 1, fixture.layer, fixture.layer + 1])
+    report = run(backend, kit)
+    assert report.passed, report.table()
+    status = {r.id: r.status for r in report.results}
+    assert status["CF-cache"] == "unsupported"
+    assert sum(s == "pass" for s in status.values()) == len(CHECKS) - 1
 
 
 def test_report_json_round_trips(kit, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
