@@ -10,5 +10,7 @@ Modules (import them explicitly; this package imports nothing heavy on its own, 
 * :mod:`~steering_core.formal.smt_float32`: z3 checks over IEEE-754 (FP theory, RNE) and the
   derived bounds.
 * :mod:`~steering_core.formal.lean_scan`: refuses ``sorry``/``admit``/``axiom`` in ``lean4/``.
+* :mod:`~steering_core.formal.lean_kernel`: runs the Lean 4 kernel (from the pinned wheel) on the
+  prelude formalisation ``lean4/Kernel``, the registry laws and the float bounds of :mod:`.bounds`.
 * :mod:`~steering_core.formal.matrix`: the property x evidence matrix (``steer spec``).
 """

@@ -2,8 +2,9 @@
 
 This module is the single source of every floating-point tolerance in the project: the ops
 (``normalize``'s fixpoint rule), the runtime contracts, the Hypothesis tests and the SMT checks
-(:mod:`steering_core.formal.smt_float32` proves, for each format, that the bounds below follow
-from the IEEE-754 *standard model* of each rounding the ops perform).
+(:mod:`steering_core.formal.smt_float32` proves with z3, for each format, that the bounds below
+follow from the IEEE-754 *standard model* of each rounding the ops perform; ``lean4/Kernel/Float.lean``
+proves the same bounds, for symbolic units, in the Lean kernel that ``make lean`` runs).
 
 The standard model (IEEE-754 round-to-nearest-even, Higham, *Accuracy and Stability of Numerical
 Algorithms*, 2nd ed., Thm 2.2 with gradual underflow): for a real ``x`` whose rounding is finite,

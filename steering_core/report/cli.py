@@ -141,7 +141,7 @@ def add_subcommands(sub: Any) -> None:
         "--matrix",
         choices=MATRIX_MODES,
         default="fast",
-        help="verification matrix: fast (<1 s, no SMT/Hypothesis), smt (~45 s), full (= steer spec, minutes)",
+        help="verification matrix: fast (seconds: links, Lean kernel), smt (~45 s), full (= steer spec, minutes)",
     )
     p.add_argument("--matrix-json", default=None, help="recorded matrix (an earlier report's data/matrix.json)")
     p.add_argument("--from-data", default=None, help="rebuild from an earlier report's data/ folder (no model)")

@@ -8,8 +8,9 @@ a section dict with ``"available": False`` and the reason, which the page shows.
 
 Verification matrix modes (``steer report --matrix``), measured on 2 CPU cores:
 
-* ``fast`` (default, < 1 s): registry links, the Lean static scan (and ``lake`` where
-  installed), runtime-contract attachment; the SMT and Hypothesis columns read ``skipped``;
+* ``fast`` (default, seconds): registry links, the Lean kernel check of ``lean4/Kernel`` (about
+  3 s of CPU; ``lake`` on the Mathlib reference where installed), runtime-contract attachment;
+  the SMT and Hypothesis columns read ``skipped``;
 * ``smt`` (~45 s): plus the z3 checks over the reals and IEEE floats;
 * ``full`` (minutes): plus the linked Hypothesis tests, exactly ``steer spec``.
 
@@ -30,7 +31,7 @@ from steering_core.errors import InvalidParameterError
 
 MATRIX_MODES: tuple[str, ...] = ("fast", "smt", "full")
 MATRIX_NOTES: dict[str, str] = {
-    "fast": "fast form: links, Lean scan and contracts checked; the SMT and Hypothesis columns were not run "
+    "fast": "fast form: links, the Lean kernel and contracts checked; the SMT and Hypothesis columns were not run "
     "(`steer report --matrix full`, or `steer spec`, runs every check)",
     "smt": "SMT checks run; the Hypothesis column was not run (`steer report --matrix full` runs it)",
     "full": "every check run (the same as `steer spec`)",
