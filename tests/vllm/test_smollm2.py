@@ -83,11 +83,11 @@ def test_prefix_cache_never_leaks_steering(smol: LoadedModel, smol_engine: Any) 
     # vLLM caches whole blocks only (128 tokens by default on CPU): the prompts are longer than a
     # block, and start with a stamp no earlier request carried (the cache lives as long as the engine).
     stamp = str(time.time_ns())
-    lines = [f"Line {i}: the harbour master logs ship {i} at berth {i % 7}." for i in range(12)]
-    context = f"Request {stamp}. " + " ".join(lines)
-    p1 = f"{context} Describe the harbour at dawn."
-    p2 = f"{context} List two uses of copper."
-    p3 = f"{context} Why is the sky blue?"
+    lines = " ".join(f"Line {i}: the harbour master logs ship {i} at berth {i % 7}." for i in range(12))
+    # One context per sequence: sequences must not share a cached prefix with each other.
+    p1 = f"Request {stamp}-1. {lines} Describe the harbour at dawn."
+    p2 = f"Request {stamp}-2. {lines} List two uses of copper."
+    p3 = f"Request {stamp}-3. {lines} Why is the sky blue?"
     assert len(smol_engine.encode(p1)) > 160
     on = [SteerTerm("pc", 1.0, layer)]
     results: dict[str, Any] = {}
