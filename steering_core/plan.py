@@ -41,6 +41,7 @@ class Term:
     alpha: float
     layers: int | tuple[int, ...] | None = None
     positions: Positions = "all"
+    allow_other_model: bool = False  # as in steer(): a vector recording another model is refused
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def compile_term(model: nn.Module, term: Term, name: str = "term") -> CompiledTe
         raise InvalidParameterError(f"{name}.positions", f"one of {POSITIONS}", repr(term.positions))
     layers: int | Iterable[int] | None = term.layers
     try:
-        resolved = _resolve(model, term.vector, layers)
+        resolved = _resolve(model, term.vector, layers, term.allow_other_model)
         dtype, device = model_dtype(model), model_device(model)
         deltas = {layer: steering_delta(v, alpha, dtype, device) for layer, v in resolved.items()}
     except InvalidParameterError as error:

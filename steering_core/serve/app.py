@@ -215,7 +215,9 @@ class _Server:
                     f"steering[{i}].alpha",
                     "alpha_outside_safe_range",
                 )
-            compiled.append(Term(served.vector, term.alpha, served.layers, term.positions))
+            # The vector's model identity was verified at start-up by the weights fingerprint
+            # (stronger than the recorded name, which may be another alias of the same model).
+            compiled.append(Term(served.vector, term.alpha, served.layers, term.positions, allow_other_model=True))
         if not compiled:
             return None
         try:
