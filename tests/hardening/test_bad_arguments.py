@@ -223,3 +223,16 @@ def test_folded_steering_while_another_thread_steers_is_refused(model: Any) -> N
         worker.join(30)
     assert all(torch.equal(model.state_dict()[k], v) for k, v in state.items())
     assert _unhooked(model)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (SKIPPED on CPU-only machines)")
+def test_mixed_devices_with_an_accelerator(model: Any) -> None:
+    """A vector spread over two devices is refused; a vector on another device than the model is moved."""
+    with pytest.raises(errors.DeviceMismatchError, match="one device"):
+        SteeringVector({1: torch.ones(WIDTH), 2: torch.ones(WIDTH, device="cuda")}, WIDTH)
+    ids = torch.tensor([[5, 9, 12]])
+    with torch.no_grad(), steer(model, torch.ones(WIDTH), 1.0, layers=1):
+        on_cpu = model(ids).logits
+    with torch.no_grad(), steer(model, torch.ones(WIDTH, device="cuda"), 1.0, layers=1):
+        from_cuda = model(ids).logits
+    assert torch.equal(on_cpu, from_cuda)
