@@ -138,7 +138,29 @@ def _certified_vectors(embedded: Any, folder: Path) -> None:
             )
 
 
-def measure_throughput(embedded: Any, folder: Path, levels: list[int], rounds: int, tokens: int) -> dict[str, Any]:
+def _uncertified_set(embedded: Any) -> Any:
+    """``BENCH_SERVE_CERTIFY=0``: serve freshly extracted vectors without certifying them.
+
+    Certification is a start-up cost, not a per-request one, so throughput is the same; the
+    placeholder safe range is +-1 and the fragment records ``certified: false``.
+    """
+    from steering_core.extract import extract
+    from steering_core.serve.vectors import ServedVector, VectorSet
+
+    served = VectorSet()
+    for style, layer in STYLES:
+        name = f"{style}-L{layer}"
+        vector = extract(embedded, style=style, layers=[layer])
+        fingerprint = {"config_sha256": "", "weights_sha256": ""}
+        served.vectors[name] = ServedVector(
+            name, "", vector, (layer,), 1.0, 0.5, style, embedded.name, fingerprint, None, False, ""
+        )
+    return served
+
+
+def measure_throughput(
+    embedded: Any, folder: Path, levels: list[int], rounds: int, tokens: int, certified: bool = True
+) -> dict[str, Any]:
     import httpx
     import uvicorn
 
@@ -148,7 +170,7 @@ def measure_throughput(embedded: Any, folder: Path, levels: list[int], rounds: i
     from steering_core.steer import steer
     from tests.serve.conftest import free_port, wait_healthy
 
-    vectors = load_vector_set(folder, embedded)
+    vectors = load_vector_set(folder, embedded) if certified else _uncertified_set(embedded)
     names = sorted(vectors.vectors)
     assert len(names) == len(STYLES), vectors.skipped
     alphas = (0.5 * min(v.safe_alpha_max for v in vectors.vectors.values()), -0.25)
@@ -227,18 +249,27 @@ def measure_throughput(embedded: Any, folder: Path, levels: list[int], rounds: i
     finally:
         server.should_exit = True
         thread.join(timeout=60)
-    return {"max_tokens": tokens, "rounds": rounds, "alphas": list(alphas), "levels": levels_out, "engine": stats}
+    return {
+        "max_tokens": tokens,
+        "rounds": rounds,
+        "alphas": list(alphas),
+        "certified": certified,
+        "levels": levels_out,
+        "engine": stats,
+    }
 
 
 def test_server_throughput_embedded(benchmark: Any, embedded: Any) -> None:
     pytest.importorskip("fastapi")
     folder = out_dir() / "serve-vectors"
-    _certified_vectors(embedded, folder)
+    certified = env_int("BENCH_SERVE_CERTIFY", 1) != 0
+    if certified:
+        _certified_vectors(embedded, folder)
     levels = env_ints("BENCH_SERVE_CONCURRENCY", [1, 4, 8, 16])
     rounds = env_int("BENCH_SERVE_ROUNDS", 1)
     tokens = env_int("BENCH_SERVE_TOKENS", 32)
     result = benchmark.pedantic(
-        measure_throughput, args=(embedded, folder, levels, rounds, tokens), rounds=1, iterations=1
+        measure_throughput, args=(embedded, folder, levels, rounds, tokens, certified), rounds=1, iterations=1
     )
     result["model"] = embedded.name
     write_fragment("serve-throughput-embedded", result)
@@ -255,7 +286,8 @@ def _write_markdown() -> None:
     if tp.exists():
         data = json.loads(tp.read_text())
         lines += [
-            f"Throughput, {data['model']}, {data['max_tokens']} max new tokens, mixed vectors (load "
+            f"Throughput, {data['model']}, {data['max_tokens']} max new tokens, mixed vectors"
+            f"{'' if data.get('certified', True) else ' (extracted, not certified)'} (load "
             f"{data['environment'].get('loadavg')}):",
             "",
             "| concurrency | tokens | server tok/s | one-by-one tok/s | speedup | same tokens |",
