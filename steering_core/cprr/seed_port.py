@@ -635,3 +635,20 @@ def port(directory: Path | str | None = None, now: str | None = None) -> list[st
         entry = _with_seed_block(entry, spec["seed"])
         store.write_entry(entry, directory)
     return done
+
+
+def record_comparison(entry_id: str, we_find: str, why_they_differ: str, directory: Path | str | None = None) -> None:
+    """Write what we find and why it differs from the seed into ``entry_id``'s ``seed`` block (commentary only).
+
+    Raises:
+        EntryError: the entry has no ``seed`` block (it is not one of the seed's ids).
+    """
+    from steering_core.cprr.errors import EntryError
+
+    entry = store.load_entry(entry_id, directory)
+    if not isinstance(entry.get("seed"), dict):
+        raise EntryError(entry_id, ["not a seed entry (no 'seed' block)"])
+    updated = copy.deepcopy(entry)
+    updated["seed"]["we_find"] = we_find
+    updated["seed"]["why_they_differ"] = why_they_differ
+    store.write_entry(updated, directory)
