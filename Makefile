@@ -103,11 +103,11 @@ vllm: model $(STAMP_VLLM)
 
 # Every vLLM test (about 15 min on 2 cores: four engine start-ups, both embedded models).
 test-vllm: vllm
-	$(VENV_VLLM)/bin/python -m pytest tests/vllm -m vllm -p no:cacheprovider
+	STEERING_REQUIRE_VLLM=1 $(VENV_VLLM)/bin/python -m pytest tests/vllm -m vllm -p no:cacheprovider
 
 # The representative vLLM tests CI runs (SmolLM2: probe and mixed batch against the reference core).
 test-vllm-ci: vllm
-	$(VENV_VLLM)/bin/python -m pytest tests/vllm -m "vllm and ci" -p no:cacheprovider
+	STEERING_REQUIRE_VLLM=1 $(VENV_VLLM)/bin/python -m pytest tests/vllm -m "vllm and ci" -p no:cacheprovider
 
 # The full behavioural run (~25 min on 2 cores): the four style contracts with their negative
 # controls, prompt-level control versus injection, and the lens bleed table.
