@@ -96,6 +96,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from steering_core.serve.app import ServeSettings, create_app
     from steering_core.serve.vectors import load_vector_set
 
+    if getattr(args, "engine", "hf") == "vllm":
+        import importlib.util
+
+        if importlib.util.find_spec("vllm") is None:
+            message = "--engine vllm needs vLLM: make vllm, then run .venv-vllm/bin/steer serve"
+            print(f"steer: error: {message}", file=sys.stderr)
+            return 2
     logging.basicConfig(level=getattr(logging, args.log_level.upper()), format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("steering_core.serve")
     if not _loopback(args.host) and args.api_key is None:
