@@ -47,14 +47,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Literal
 
 import torch
 from torch import nn
 
+from steering_core.argcheck import check_layers
 from steering_core.dispatch import Frame, Op, activate, check_removed
-from steering_core.errors import DeviceMismatchError, InvalidParameterError, LayerOutOfRangeError
+from steering_core.errors import DeviceMismatchError, InvalidParameterError
 from steering_core.layers import check_layer, locate, model_device, model_dtype
 from steering_core.ops import check_finite_scalar, check_vector, steering_delta
 from steering_core.plan import POSITIONS, CompiledPlan, Positions, Term, compile_plan
@@ -115,31 +115,6 @@ class RowSteeringHandle:
         return self._frame.calls if self._frame is not None else 0
 
 
-def _layer_list(layers: int | Iterable[int], n_layers: int) -> list[int]:
-    """``layers`` as a non-empty list of distinct indices in ``[0, n_layers)`` (nothing coerced).
-
-    Raises:
-        LayerOutOfRangeError: not an int or an iterable of ints, or an index out of range.
-        InvalidParameterError: an empty iterable, a repeated index, or more indices than layers.
-    """
-    accepted = f"an int or a non-empty sequence of distinct ints in [0, {n_layers - 1}]"
-    if isinstance(layers, int) and not isinstance(layers, bool):
-        return [check_layer(layers, n_layers, "layers")]
-    if isinstance(layers, (str, bytes, bool, torch.Tensor)) or not isinstance(layers, Iterable):
-        raise LayerOutOfRangeError("layers", accepted, f"{type(layers).__name__} {layers!r}")
-    chosen = list(islice(layers, n_layers + 1))  # bounded even for an endless iterator
-    if not chosen:
-        raise InvalidParameterError("layers", accepted, "an empty sequence (it would steer nothing)")
-    for layer in chosen:
-        check_layer(layer, n_layers, "layers")
-    if len(set(chosen)) != len(chosen):
-        repeated = sorted({x for x in chosen if chosen.count(x) > 1})
-        raise InvalidParameterError("layers", accepted, f"repeated layer(s) {repeated}")
-    if len(chosen) > n_layers:  # distinct and in range: impossible, kept as a guard
-        raise InvalidParameterError("layers", accepted, f"more than {n_layers} layers")
-    return chosen
-
-
 def _resolve(
     model: nn.Module,
     vector: SteeringVector | torch.Tensor,
@@ -181,7 +156,7 @@ def _resolve(
                 )
             chosen = vector.layer_indices
         else:
-            chosen = _layer_list(layers, n_layers)
+            chosen = check_layers(layers, n_layers)
         out = {}
         for layer in chosen:
             check_layer(layer, n_layers, "layers")
@@ -190,7 +165,7 @@ def _resolve(
     if isinstance(vector, torch.Tensor):
         if layers is None:
             raise InvalidParameterError("layers", "the layer(s) to steer with a raw tensor", None)
-        chosen = _layer_list(layers, n_layers)
+        chosen = check_layers(layers, n_layers)
         check_vector(vector, "vector", width)
         return {layer: vector for layer in chosen}
     raise InvalidParameterError("vector", "a SteeringVector or a 1-D torch.Tensor", type(vector).__name__)
