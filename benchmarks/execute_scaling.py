@@ -5,11 +5,12 @@ Run: ``.venv/bin/python -m benchmarks.execute_scaling [--model smollm2] [--worke
 
 Three measurements, all in one process so the ratios share the machine's state:
 
-1. **Grid**: a fixed sweep grid on a real model (the ``terse`` vector at two layers x three
+1. **Grid**: a fixed sweep grid on a real model (the ``terse`` vector at two layers x the
    alphas plus the baseline, 8 prompts in chunks of 4, greedy): wall time of the local executor
-   (one worker, all cores as torch threads) and of the Ray executor with ``--workers`` workers
-   (one core each), both from a warm start (models loaded, actors up) and, for Ray, also the
-   start-up (instance, actors, model loads). The records of both runs are compared cell by cell.
+   (one worker, with one torch thread and with every core) and of the Ray executor with
+   ``--workers`` workers (one core each), both from a warm start (models loaded, actors up) and,
+   for Ray, also the start-up (instance, actors, model loads). Speed-ups are against the faster
+   local configuration. The records of both runs are compared cell by cell.
 2. **Per-cell overhead**: ``n`` minimal cells (tiny model, one prompt, one new token) on the local
    executor and on one Ray worker; overhead per cell = wall / n - mean in-worker compute time.
 3. **Model**: ``T(N) = T_start + ceil(C / (N w)) * (t_cell + o)`` for ``C`` cells on ``N``
@@ -65,6 +66,7 @@ def _tiny_folder() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     import ray
+    import torch
 
     from steering_core.execute.cell import Cell, result_view
     from steering_core.execute.local import LocalExecutor
@@ -91,8 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     loaded = load_model(args.model)
     result["local_model_load_s"] = time.perf_counter() - t0
     cells = _grid(loaded, layers, alphas, args.prompts, args.tokens, args.chunk)
-    local = LocalExecutor([loaded])
-    local_s, local_records = _timed(local, cells)
+    default_threads = torch.get_num_threads()
+    local_runs: dict[str, float] = {}
+    local_records: list[dict[str, Any]] = []
+    for threads in (1, default_threads):  # one thread (like each Ray worker), then every core
+        local_runs[f"local_{threads}_thread_s"], local_records = _timed(LocalExecutor([loaded], threads=threads), cells)
+    torch.set_num_threads(default_threads)
+    local_s = min(local_runs.values())  # the better local configuration is the baseline
     t0 = time.perf_counter()
     ray.init(
         num_cpus=os.cpu_count(),
@@ -121,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         "chunk": args.chunk,
         "max_new_tokens": args.tokens,
         "local_1_worker_s": local_s,
+        "local_runs": local_runs,
         "ray_workers": args.workers,
         "ray_workers_used": workers_used,
         "ray_s_warm": ray_s,
@@ -137,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     # 2. per-cell overhead (tiny model, minimal cells)
     folder = _tiny_folder()
     tiny = [Cell(folder, (f"q{i}",), 1) for i in range(args.overhead_cells)]
-    local_tiny = LocalExecutor()
+    local_tiny = LocalExecutor(threads=1)  # one thread, like the Ray worker it is compared with
     _timed(local_tiny, [Cell(folder, ("warm",), 1)])
     local_wall, local_recs = _timed(local_tiny, tiny)
     with RayExecutor(workers=1) as one:
@@ -157,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         "ray_minus_local_per_cell_s": ray_wall / n - local_wall / n,
     }
     ray.shutdown()
+    torch.set_num_threads(default_threads)
 
     # 3. the model
     grid = result["grid"]
@@ -205,7 +214,10 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "| run | wall (s) | speed-up vs local |",
         "|---|---:|---:|",
-        f"| local, 1 worker ({os.cpu_count()} threads) | {g['local_1_worker_s']:.1f} | 1.00 |",
+        *[
+            f"| local, 1 worker, {key.split('_')[1]} torch thread(s) | {value:.1f} | {local_s / value:.2f} |"
+            for key, value in g["local_runs"].items()
+        ],
         f"| Ray, {g['ray_workers']} workers x 1 thread, warm | {g['ray_s_warm']:.1f} | {g['speedup_warm']:.2f} |",
         f"| Ray incl. start-up ({g['ray_init_s']:.1f} s init + {g['ray_actor_start_and_load_s']:.1f} s actors/model) "
         f"| {total_ray:.1f} | {g['speedup_with_startup']:.2f} |",
