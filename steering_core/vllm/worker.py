@@ -227,6 +227,9 @@ class SteeringWorkerExtension:
         if req_id in state.plans:
             return state.plans[req_id]
         request = state.runner.requests.get(req_id)
+        if request is None:  # not in the runner's states (never expected for a scheduled row): not cached
+            state.anomaly(f"request {req_id}: scheduled but not in the runner's requests")
+            return None
         params = getattr(request, "sampling_params", None)
         extra = getattr(params, "extra_args", None) or {}
         payload = extra.get(EXTRA_KEY) if isinstance(extra, dict) else None
