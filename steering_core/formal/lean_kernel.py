@@ -85,11 +85,14 @@ class FileResult:
     ok: bool
     seconds: float
     messages: list[str] = field(default_factory=list)
+    timed_out: bool = False
 
 
 @dataclass
 class TheoremResult:
-    """One theorem: ``checked`` (compiled and audited) or ``failed`` with ``reason``."""
+    """One theorem: ``checked`` (compiled and audited), ``failed`` with ``reason``, or ``unknown``
+    when the run was cut by its wall-clock limit (no verdict: a time-out is never a failure nor a
+    success, but it is a gap)."""
 
     name: str
     module: str
@@ -126,7 +129,7 @@ class KernelRun:
         return sum(t.status == "checked" for t in self.theorems.values())
 
     def status_of(self, name: str) -> str:
-        """``checked``, ``failed`` or ``missing`` (no such theorem in the kernel files)."""
+        """``checked``, ``failed``, ``unknown`` (timed out) or ``missing`` (no such theorem in the kernel files)."""
         result = self.theorems.get(name)
         return "missing" if result is None else result.status
 
@@ -138,7 +141,10 @@ class KernelRun:
             return f"kernel {self.version} checked {self.n_checked} theorems (prelude)"
         failed = [t.name for t in self.theorems.values() if t.status != "checked"]
         bad_files = [f.module for f in self.files if not f.ok]
-        parts = [f"kernel {self.version} FAILED: {self.n_checked}/{len(self.theorems)} theorems checked"]
+        verdict = "FAILED"
+        if failed and all(self.theorems[n].status == "unknown" for n in failed):
+            verdict = "NO VERDICT (timed out)"
+        parts = [f"kernel {self.version} {verdict}: {self.n_checked}/{len(self.theorems)} theorems checked"]
         if bad_files:
             parts.append("files failing: " + ", ".join(bad_files))
         if failed:
@@ -205,12 +211,17 @@ os._exit(code)
 this project, so it starts in milliseconds, and ``os._exit`` hands back Lean's exit status."""
 
 
+TIMED_OUT = 124
+"""The status :func:`run_lean` reports when Lean hit the wall-clock limit."""
+
+
 def run_lean(
     args: Sequence[str], library: Path, cwd: Path, lean_path: Path | None = None, timeout: float = FILE_TIMEOUT_S
 ) -> tuple[int, str]:
     """``lean <args>`` in a fresh subprocess; ``(exit status, stdout + stderr)``.
 
-    A timeout is reported as exit status 124 with a message (the caller treats it as a failure).
+    A timeout is reported as exit status :data:`TIMED_OUT` with a message; callers report the
+    theorems concerned as ``unknown`` (no verdict), never as failed or checked.
     """
     env = dict(os.environ)
     if lean_path is not None:
@@ -228,7 +239,7 @@ def run_lean(
             check=False,
         )
     except subprocess.TimeoutExpired:
-        return 124, f"lean did not finish within {timeout:.0f} s"
+        return TIMED_OUT, f"lean did not finish within {timeout:.0f} s (wall clock; no verdict)"
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -350,7 +361,7 @@ def _compile(name: str, path: Path, library: Path, root: Path, build: Path) -> F
     bad = [_render(m) for m in parsed if m.get("severity") in ("error", "warning")]
     ok = code == 0 and not bad and olean.is_file()
     notes = bad + other + ([] if code == 0 else [f"lean exited with status {code}"])
-    return FileResult(name, path, ok, seconds, notes)
+    return FileResult(name, path, ok, seconds, notes, timed_out=code == TIMED_OUT)
 
 
 def run_kernel(kernel_dir: Path = KERNEL_DIR, scan: bool = True) -> KernelRun:
@@ -386,6 +397,7 @@ def run_kernel(kernel_dir: Path = KERNEL_DIR, scan: bool = True) -> KernelRun:
         for theorem in sorted(lean_scan._declared(lean_scan.strip_comments(path.read_text(encoding="utf-8")))):
             declared.setdefault(theorem, name)
     failed_modules: set[str] = set()
+    timed_out: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="lean-kernel-") as tmp:
         build = Path(tmp)
         done: set[str] = set()
@@ -398,8 +410,12 @@ def run_kernel(kernel_dir: Path = KERNEL_DIR, scan: bool = True) -> KernelRun:
             for name, path in ready:
                 deps_failed = [d for d in _imports(path) if d in failed_modules]
                 if deps_failed:
-                    run.files.append(FileResult(name, path, False, 0.0, [f"imports failed module {deps_failed[0]}"]))
+                    late = deps_failed[0] in timed_out
+                    note = f"imports {'timed-out' if late else 'failed'} module {deps_failed[0]}"
+                    run.files.append(FileResult(name, path, False, 0.0, [note], timed_out=late))
                     failed_modules.add(name)
+                    if late:
+                        timed_out.add(name)
                     done.add(name)
                 else:
                     runnable.append((name, path))
@@ -410,10 +426,15 @@ def run_kernel(kernel_dir: Path = KERNEL_DIR, scan: bool = True) -> KernelRun:
                 run.files.append(result)
                 if not result.ok:
                     failed_modules.add(result.module)
+                if result.timed_out:
+                    timed_out.add(result.module)
                 done.add(result.module)
         audited = _audit(run, declared, failed_modules, modules, library, root, build)
     for theorem, module in declared.items():
         if theorem in run.theorems:
+            continue
+        if module in timed_out or (audited.get(theorem) == _AUDIT_TIMED_OUT):
+            run.theorems[theorem] = TheoremResult(theorem, module, "unknown", reason="lean timed out: no verdict")
             continue
         if module in failed_modules:
             reason = f"{module} failed to compile"
@@ -446,6 +467,9 @@ def _audit(
     lines = ["prelude", *(f"import {m}" for m in good), *(f"#print axioms {t}" for t in targets)]
     audit.write_text("\n".join(lines) + "\n", encoding="utf-8")
     code, out = run_lean(["--json", str(audit)], library, root, build)
+    if code == TIMED_OUT:
+        run.problems.append("axiom audit: " + out)
+        return dict.fromkeys(targets, _AUDIT_TIMED_OUT)
     parsed, other = _messages(out)
     if code != 0:
         errors = [_render(m) for m in parsed if m.get("severity") == "error"] + other
@@ -472,6 +496,9 @@ def _audit(
             if result.status == "checked":
                 run.theorems[name] = TheoremResult(name, result.module, "failed", result.axioms, "axiom audit failed")
     return reasons
+
+
+_AUDIT_TIMED_OUT = "axiom audit timed out: no verdict"
 
 
 @functools.lru_cache(maxsize=1)

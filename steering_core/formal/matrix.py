@@ -106,7 +106,7 @@ def lean_cell(prop: Property, status: LeanStatus) -> Cell:
     kernel = status.kernel
     if kernel is None or not kernel.available:
         return Cell("NO KERNEL", True)
-    for want in ("failed", "missing"):
+    for want in ("failed", "unknown", "missing"):
         bad = [n for n in names if kernel.status_of(n) == want]
         if bad:
             return Cell(f"{want.upper()} {bad[0]}", True)

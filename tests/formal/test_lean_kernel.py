@@ -179,3 +179,17 @@ def test_cprr_says_proved_only_when_the_kernel_checked_it(
         assert not check_property("P-ratio-scale-invariance", deep=False).ok
     finally:
         lean_kernel.kernel_run.cache_clear()
+
+
+def test_a_wall_clock_timeout_is_no_verdict(
+    kernel_available: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lean cut by its time limit: the theorems are ``unknown`` (a gap), neither failed nor checked."""
+    monkeypatch.setattr(lean_kernel, "FILE_TIMEOUT_S", 1e-3)
+    monkeypatch.setattr(lean_kernel.run_lean, "__defaults__", (None, 1e-3))
+    folder = _kernel_copy(tmp_path, "Logic")
+    result = lean_kernel.run_kernel(folder)
+    assert not result.ok
+    assert result.status_of("Eq.symm") == "unknown"
+    assert all(t.status == "unknown" for t in result.theorems.values())
+    assert "NO VERDICT" in result.summary()  # a gap (CI fails) that calls no theorem false
