@@ -24,8 +24,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from steering_core.argcheck import check_layers
+from steering_core.errors import InvalidParameterError
 from steering_core.extract import forward_capture
-from steering_core.layers import check_layer, locate
+from steering_core.layers import locate
 from steering_core.ops import perturbation_ratio
 from steering_core.prompts import encode
 from steering_core.vector import SteeringVector
@@ -71,7 +73,9 @@ def residual_norms(
 ) -> list[LayerNorms]:
     """Per-layer residual-norm statistics (see the module docstring)."""
     _, blocks = locate(model)
-    chosen = list(range(len(blocks))) if layers is None else [check_layer(x, len(blocks)) for x in layers]
+    chosen = list(range(len(blocks))) if layers is None else check_layers(layers, len(blocks))
+    if isinstance(prompts, (str, bytes)) or not isinstance(prompts, Sequence) or not prompts:
+        raise InvalidParameterError("prompts", "a non-empty sequence of prompts", repr(prompts)[:80])
     device = next(model.parameters()).device
     rest: dict[int, list[torch.Tensor]] = {layer: [] for layer in chosen}
     firsts: dict[int, list[torch.Tensor]] = {layer: [] for layer in chosen}

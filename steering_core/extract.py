@@ -22,8 +22,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from steering_core.argcheck import check_layers
 from steering_core.errors import InvalidParameterError
-from steering_core.layers import check_layer, locate, split_output
+from steering_core.layers import locate, split_output
 from steering_core.prompts import EncodedBatch, encode
 from steering_core.styles import ContrastPair, Style, as_style
 from steering_core.vector import Aggregator, ReadPosition, Recipe, SteeringVector
@@ -80,7 +81,7 @@ def read_activations(
     model: nn.Module,
     tokenizer: Any,
     prompts: Sequence[str],
-    layers: Sequence[int] | None = None,
+    layers: int | Sequence[int] | None = None,
     position: ReadPosition = "last",
     chat: bool = True,
     batch_size: int = 16,
@@ -94,7 +95,7 @@ def read_activations(
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidParameterError("batch_size", "an int >= 1", repr(batch_size))
     _, blocks = locate(model)
-    chosen = list(range(len(blocks))) if layers is None else [check_layer(x, len(blocks)) for x in layers]
+    chosen = list(range(len(blocks))) if layers is None else check_layers(layers, len(blocks))
     device = next(model.parameters()).device
     rows: list[torch.Tensor] = []
     for start in range(0, len(prompts), batch_size):
@@ -134,7 +135,7 @@ def extract(
     loaded_or_model: Any,
     tokenizer: Any | None = None,
     style: str | Style | Iterable[ContrastPair | Sequence[str]] = "terse",
-    layers: Sequence[int] | None = None,
+    layers: int | Sequence[int] | None = None,
     position: ReadPosition = "last",
     aggregator: Aggregator = "mean",
     normalize: bool = False,
@@ -163,7 +164,7 @@ def extract(
         raise InvalidParameterError("tokenizer", "the model's tokenizer", None)
     style_obj = as_style(style) if isinstance(style, (str, Style)) else make_style("custom", style)
     n_layers = len(locate(model)[1])
-    chosen = list(range(n_layers)) if layers is None else [check_layer(x, n_layers) for x in layers]
+    chosen = list(range(n_layers)) if layers is None else check_layers(layers, n_layers)
     prompts: list[str] = []
     for pair in style_obj.pairs:
         prompts.extend([pair.positive, pair.negative])

@@ -60,6 +60,14 @@ def generate_tokens(
     """Greedy new-token ids for each prompt (one batch, left-padded), cut after the first EOS."""
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
         raise InvalidParameterError("max_new_tokens", "an int >= 1", repr(max_new_tokens))
+    if (
+        isinstance(min_new_tokens, bool)
+        or not isinstance(min_new_tokens, int)
+        or not 0 <= min_new_tokens <= max_new_tokens
+    ):
+        raise InvalidParameterError(
+            "min_new_tokens", f"an int in [0, max_new_tokens={max_new_tokens}]", repr(min_new_tokens)
+        )
     from transformers import LogitsProcessorList
 
     device = next(model.parameters()).device

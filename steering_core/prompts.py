@@ -126,6 +126,10 @@ def encode(
         InvalidParameterError, EmptyPromptError: see :func:`check_prompts`; also a prompt that
             tokenises to no token at all.
     """
+    if tokenizer is None or not callable(tokenizer):
+        raise InvalidParameterError(
+            "tokenizer", "the model's tokenizer (a callable Hugging Face tokenizer)", type(tokenizer).__name__
+        )
     user_texts = check_prompts(user_texts, tokenizer, chat)
     texts = [chat_text(tokenizer, t, chat) for t in user_texts]
     ids = [list(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]

@@ -236,3 +236,39 @@ def test_mixed_devices_with_an_accelerator(model: Any) -> None:
     with torch.no_grad(), steer(model, torch.ones(WIDTH, device="cuda"), 1.0, layers=1):
         from_cuda = model(ids).logits
     assert torch.equal(on_cpu, from_cuda)
+
+
+# ----------------------------------------------------------------------------- extract, diagnose, generate
+
+
+@pytest.mark.parametrize(
+    ("layers", "needle"),
+    [(1.0, "float 1.0"), ([], "empty"), ([1, 1], "repeated"), ([9], "9"), ("1", "str")],
+    ids=["float", "empty", "repeated", "out-of-range", "str"],
+)
+def test_extract_and_residual_norms_check_layers(model: Any, layers: Any, needle: str) -> None:
+    from steering_core.diagnose import residual_norms
+    from steering_core.extract import extract
+
+    tok = tiny_tokenizer()
+    with pytest.raises(errors.InvalidParameterError, match=needle):
+        extract(model, tok, style="terse", layers=layers)
+    with pytest.raises(errors.InvalidParameterError, match=needle):
+        residual_norms(model, tok, ["hello"], layers=layers)
+
+
+def test_residual_norms_needs_prompts(model: Any) -> None:
+    from steering_core.diagnose import residual_norms
+
+    with pytest.raises(errors.InvalidParameterError, match="prompts"):
+        residual_norms(model, tiny_tokenizer(), [])
+
+
+def test_generate_needs_a_tokenizer_and_consistent_lengths(model: Any) -> None:
+    from steering_core.generate import generate, generate_tokens
+
+    with pytest.raises(errors.InvalidParameterError, match="tokenizer"):
+        generate(model, None, ["hello"], max_new_tokens=2)
+    with pytest.raises(errors.InvalidParameterError, match="min_new_tokens"):
+        generate_tokens(model, tiny_tokenizer(), ["hello"], max_new_tokens=2, min_new_tokens=3)
+    assert _unhooked(model)
