@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,9 @@ class _State:
     counters: dict[str, dict[int, int]] = field(default_factory=dict)
     steered_calls: int = 0
     forwards: int = 0
+    hook_seconds: float = 0.0  # time spent inside our hooks (all of them, steering or not)
+    forward_seconds: float = 0.0  # time of the model's forwards, hooks included
+    forward_start: float = 0.0
     anomalies: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -138,9 +142,36 @@ class SteeringWorkerExtension:
 
     def _hook_up(self, state: _State) -> None:
         model = state.runner.model
-        state.handles.append(model.register_forward_pre_hook(self._pre_hook(state), with_kwargs=True))
+        pre = self._pre_hook(state)
+
+        def timed_pre(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+            start = time.perf_counter()
+            state.forward_start = start
+            try:
+                pre(module, args, kwargs)
+            finally:
+                state.hook_seconds += time.perf_counter() - start
+
+        def post(_module: nn.Module, _args: tuple[Any, ...], _output: Any) -> None:
+            if state.forward_start:
+                state.forward_seconds += time.perf_counter() - state.forward_start
+                state.forward_start = 0.0
+
+        state.handles.append(model.register_forward_pre_hook(timed_pre, with_kwargs=True))
+        state.handles.append(model.register_forward_hook(post))
         for index, layer in enumerate(state.layers):
-            state.handles.append(layer.register_forward_hook(self._layer_hook(state, index)))
+            state.handles.append(layer.register_forward_hook(self._timed(state, self._layer_hook(state, index))))
+
+    @staticmethod
+    def _timed(state: _State, hook: Any) -> Any:
+        def timed(module: nn.Module, args: tuple[Any, ...], output: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return hook(module, args, output)
+            finally:
+                state.hook_seconds += time.perf_counter() - start
+
+        return timed
 
     def steering_hooks(self, enabled: bool) -> int:
         """Remove (False) or reinstall (True) the hooks, keeping the registered vectors; hooks now installed.
@@ -199,10 +230,13 @@ class SteeringWorkerExtension:
                 "anomalies": list(state.anomalies),
                 "vectors": len(state.vectors),
                 "plans_cached": len(state.plans),
+                "hook_seconds": state.hook_seconds,
+                "forward_seconds": state.forward_seconds,
             }
             if reset:
                 state.counters.clear()
                 state.anomalies.clear()
+                state.hook_seconds = state.forward_seconds = 0.0
         return out
 
     def steering_state_digest(self) -> str:
