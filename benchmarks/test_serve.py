@@ -7,6 +7,8 @@
     ``steering_core.generate`` under ``steer()``. Tokens/s = completion tokens / wall time; the
     outputs are checked to be the same tokens. The two modes alternate within a round
     (``BENCH_SERVE_ROUNDS``, default 1). Target on 2 cores: >= 2x one-by-one at concurrency 8.
+6c. One decode step (batch 8, KV cache, repeated from the same cache): unsteered, per-row
+    plans, one plan; ``BENCH_SERVE_STEP_ROUNDS`` (default 25) interleaved rounds.
 6b. Per-row steering cost. The same left-padded batch of 8 prompts generated greedily
     (``BENCH_TOKENS`` forced tokens) unsteered, with one plan per row (``steer_rows``: four
     vectors, two alphas, one plain row) and with one plan for all rows (``steer``), interleaved
@@ -314,8 +316,81 @@ def _write_markdown() -> None:
                 f"{100 * (r['per_row']['q3'] - 1):+.2f}%), one plan {100 * (r['one_plan']['median'] - 1):+.2f}% "
                 "over unsteered."
             )
+    step = folder / "serve-step-embedded.json"
+    if step.exists():
+        data = json.loads(step.read_text())
+        r = data["ratios"]
+        lines.append(
+            f"One decode step, {data['model']}, batch 8, {data['rounds']} rounds: per-row "
+            f"{100 * (r['per_row']['median'] - 1):+.2f}% (IQR {100 * (r['per_row']['q1'] - 1):+.2f}.."
+            f"{100 * (r['per_row']['q3'] - 1):+.2f}%), one plan {100 * (r['one_plan']['median'] - 1):+.2f}% "
+            "over unsteered."
+        )
     lines.append("")
     target = folder / "serve.md"
     tmp = target.with_suffix(".md.tmp")
     tmp.write_text("\n".join(lines), encoding="utf-8")
     tmp.replace(target)
+
+
+# ----------------------------------------------------------------------------- 6c one decode step
+def measure_decode_step(embedded: Any, vectors: list[Any], layers: list[int], rounds: int) -> dict[str, Any]:
+    """One decode step of a left-padded batch of 8 (KV cache of the prompts), repeated from the same cache.
+
+    Unsteered, per-row plans (seven rows, one plain) and one plan for all rows, interleaved; the
+    cache is cropped back after each step so every call does the same work.
+    """
+    from transformers import DynamicCache
+
+    from steering_core.prompts import encode
+    from steering_core.steer import steer, steer_rows
+
+    model = embedded.model
+    plans = _plans(vectors, layers, 8, (0.5, -0.25))
+    plans[7] = None
+    batch = encode(embedded.tokenizer, PROMPTS[:8])
+    with torch.inference_mode():
+        cache = DynamicCache()
+        out = model(
+            input_ids=batch.input_ids, attention_mask=batch.attention_mask, past_key_values=cache, use_cache=True
+        )
+        width = batch.input_ids.shape[1]
+        nxt = out.logits[:, -1].argmax(-1, keepdim=True)
+        mask = torch.cat([batch.attention_mask, torch.ones(8, 1, dtype=torch.long)], 1)
+        pos = batch.attention_mask.sum(1, keepdim=True)
+
+        def step() -> None:
+            model(
+                input_ids=nxt,
+                attention_mask=mask,
+                position_ids=pos,
+                past_key_values=cache,
+                cache_position=torch.tensor([width]),
+                use_cache=True,
+            )
+            cache.crop(-1)
+
+        def per_row() -> None:
+            with steer_rows(model, plans):
+                step()
+
+        def one_plan() -> None:
+            with steer(model, vectors[0], 0.5, layers=layers[0]):
+                step()
+
+        result = interleaved({"unsteered": step, "per_row": per_row, "one_plan": one_plan}, rounds, "unsteered")
+    result.update({"batch": 8, "plain_rows": 1})
+    return result
+
+
+def test_per_row_decode_step_embedded(benchmark: Any, embedded: Any) -> None:
+    from steering_core.extract import extract
+
+    vectors = [extract(embedded, style=s, layers=[layer]) for s, layer in STYLES]
+    layers = [layer for _, layer in STYLES]
+    rounds = env_int("BENCH_SERVE_STEP_ROUNDS", 25)
+    result = benchmark.pedantic(measure_decode_step, args=(embedded, vectors, layers, rounds), rounds=1, iterations=1)
+    result["model"] = embedded.name
+    write_fragment("serve-step-embedded", result)
+    _print_rows(f"{embedded.name} decode step", result)
+    _write_markdown()
