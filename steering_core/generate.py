@@ -33,7 +33,8 @@ class _StepCounter:
         return scores
 
 
-def _eos_ids(tokenizer: Any, model: nn.Module) -> set[int]:
+def eos_token_ids(tokenizer: Any, model: nn.Module) -> set[int]:
+    """End-of-sequence ids: the tokenizer's and the generation config's (what answers are cut at)."""
     ids: set[int] = set()
     for source in (
         getattr(tokenizer, "eos_token_id", None),
@@ -87,7 +88,7 @@ def generate_tokens(
         logits_processor=processors,
     )
     new = output[:, batch.input_ids.shape[1] :].tolist()
-    eos = _eos_ids(tokenizer, model)
+    eos = eos_token_ids(tokenizer, model)
     cut: list[list[int]] = []
     for row in new:
         end = next((i for i, tok in enumerate(row) if tok in eos), len(row))

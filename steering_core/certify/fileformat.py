@@ -285,25 +285,34 @@ def decode(data: bytes, limits: Limits = DEFAULT_LIMITS) -> RawFile:
     return RawFile(dict(sorted(tensors.items())), dict(metadata))
 
 
-def read_bytes(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> bytes:
+def read_bytes(
+    path: str | os.PathLike[str],
+    limits: Limits = DEFAULT_LIMITS,
+    what: str = "container",
+    missing_error: type[CertificateError] = FileFormatError,
+) -> bytes:
     """Read a file whole after checking its size against ``limits.max_file_bytes``.
 
+    ``what`` prefixes the error fields (``container.size``, ``gguf.size``); ``missing_error`` is
+    raised when the path is not a regular file. Memory is bounded by the file's real size (a
+    ``read(limit)`` would allocate the whole limit up front).
+
     Raises:
-        SizeLimitError: the file is larger than the limit (nothing is read).
-        FileFormatError: the file does not exist or is not a regular file.
+        SizeLimitError: the file is larger than the limit (nothing is read), or grew past it.
+        missing_error: the file does not exist or is not a regular file.
     """
     target = Path(path)
     if not target.is_file():
-        raise FileFormatError("container.missing", f"{target} does not exist or is not a regular file")
+        raise missing_error(f"{what}.missing", f"{target} does not exist or is not a regular file")
     size = target.stat().st_size
     if size > limits.max_file_bytes:
-        raise SizeLimitError("container.size", f"{target} has {size} bytes; the limit is {limits.max_file_bytes} bytes")
+        raise SizeLimitError(f"{what}.size", f"{target} has {size} bytes; the limit is {limits.max_file_bytes} bytes")
     with target.open("rb") as handle:
         data = handle.read(size + 1)  # not max_file_bytes: read(n) allocates n bytes up front
         if len(data) > size:  # grew since stat: read the rest only up to the limit
             data += handle.read(limits.max_file_bytes + 1 - len(data))
     if len(data) > limits.max_file_bytes:  # grew while reading
-        raise SizeLimitError("container.size", f"{target} exceeds the limit of {limits.max_file_bytes} bytes")
+        raise SizeLimitError(f"{what}.size", f"{target} exceeds the limit of {limits.max_file_bytes} bytes")
     return data
 
 

@@ -37,8 +37,8 @@ import torch
 
 from steering_core.certify.canonical import canonical_json, parse_canonical
 from steering_core.certify.certificate import CertifiedVector
-from steering_core.certify.errors import CertificateError, GgufFormatError, NonFiniteTensorError, SizeLimitError
-from steering_core.certify.fileformat import DEFAULT_LIMITS, Limits
+from steering_core.certify.errors import CertificateError, GgufFormatError, NonFiniteTensorError
+from steering_core.certify.fileformat import DEFAULT_LIMITS, Limits, read_bytes
 from steering_core.certify.gguf_header import GGML_F32, f32_tensor_bytes, parse_header
 from steering_core.vector import SteeringVector
 
@@ -181,22 +181,6 @@ def _string_field(metadata: dict[str, Any], key: str) -> str | None:
     return value
 
 
-def _read_limited(target: Path, limits: Limits) -> bytes:
-    """The file's bytes, refusing (before reading) anything that is not a regular file within the size limit."""
-    if not target.is_file():
-        raise GgufFormatError("gguf.missing", f"{target} does not exist or is not a regular file")
-    size = target.stat().st_size
-    if size > limits.max_file_bytes:
-        raise SizeLimitError("gguf.size", f"{target} has {size} bytes; the limit is {limits.max_file_bytes} bytes")
-    with target.open("rb") as handle:
-        data = handle.read(size + 1)  # not max_file_bytes: read(n) allocates n bytes up front
-        if len(data) > size:  # grew since stat: read the rest only up to the limit
-            data += handle.read(limits.max_file_bytes + 1 - len(data))
-    if len(data) > limits.max_file_bytes:  # grew while reading
-        raise SizeLimitError("gguf.size", f"{target} exceeds the limit of {limits.max_file_bytes} bytes")
-    return data
-
-
 def read_control_vector(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> ControlVectorFile:
     """Parse a control-vector GGUF strictly (llama.cpp's rules, plus finiteness), in bounded time and memory.
 
@@ -212,7 +196,7 @@ def read_control_vector(path: str | os.PathLike[str], limits: Limits = DEFAULT_L
         NonFiniteTensorError: NaN/inf in a direction.
     """
     target = Path(path)
-    data = _read_limited(target, limits)
+    data = read_bytes(target, limits, what="gguf", missing_error=GgufFormatError)
     header = parse_header(data, limits)
     metadata = header.metadata
     arch = _string_field(metadata, "general.architecture")

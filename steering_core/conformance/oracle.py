@@ -26,7 +26,7 @@ from torch import nn
 
 from steering_core.conformance.plan import Request
 from steering_core.errors import InvalidParameterError
-from steering_core.generate import _eos_ids
+from steering_core.generate import eos_token_ids
 from steering_core.layers import decoder_layers, join_output, model_device, model_dtype, split_output
 from steering_core.ops import steering_delta
 from steering_core.prompts import encode
@@ -61,7 +61,7 @@ class Oracle:
         self.model = copy.deepcopy(model) if copy_model else model
         self.tokenizer = tokenizer
         self.vectors = dict(vectors)
-        self._eos = _eos_ids(tokenizer, self.model)
+        self._eos = eos_token_ids(tokenizer, self.model)
         self._memo: dict[tuple[Request, int, bool], Trace] = {}
 
     @contextmanager

@@ -41,6 +41,7 @@ import torch
 from torch import nn
 
 from steering_core.errors import InvalidParameterError, UnsupportedModelError
+from steering_core.generate import eos_token_ids
 from steering_core.plan import CompiledPlan
 from steering_core.steer import steer_rows
 
@@ -77,20 +78,6 @@ class Job:
     def cancel(self) -> None:
         """Ask the engine to drop this job at its next step (idempotent, any thread)."""
         self.cancelled.set()
-
-
-def eos_token_ids(tokenizer: Any, model: nn.Module) -> set[int]:
-    """End-of-sequence ids: the tokenizer's and the generation config's (as ``generate`` uses)."""
-    ids: set[int] = set()
-    for source in (
-        getattr(tokenizer, "eos_token_id", None),
-        getattr(getattr(model, "generation_config", None), "eos_token_id", None),
-    ):
-        if isinstance(source, int):
-            ids.add(source)
-        elif isinstance(source, (list, tuple)):
-            ids.update(int(x) for x in source)
-    return ids
 
 
 def check_servable(model: nn.Module) -> None:

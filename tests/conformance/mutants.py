@@ -18,7 +18,7 @@ import torch
 
 from steering_core.conformance.adapters import HookBackend
 from steering_core.conformance.plan import Request, Term
-from steering_core.generate import _eos_ids
+from steering_core.generate import eos_token_ids
 from steering_core.layers import decoder_layers, join_output, split_output
 from steering_core.ops import steering_delta
 from steering_core.prompts import encode, pad_token_id
@@ -210,7 +210,7 @@ class LateGenerated(HookBackend):
         finally:
             for h in handles:
                 h.remove()
-        return [_cut(out[0, batch.input_ids.shape[1] :].tolist(), _eos_ids(self.lm.tokenizer, self.lm.model))]
+        return [_cut(out[0, batch.input_ids.shape[1] :].tolist(), eos_token_ids(self.lm.tokenizer, self.lm.model))]
 
 
 class IgnoresPadding(HookBackend):
@@ -235,7 +235,7 @@ class IgnoresPadding(HookBackend):
                 pad_token_id=pad_token_id(self.lm.tokenizer),
                 use_cache=use_cache,
             )
-        eos = _eos_ids(self.lm.tokenizer, self.lm.model)
+        eos = eos_token_ids(self.lm.tokenizer, self.lm.model)
         return [_cut(row[batch.input_ids.shape[1] :].tolist(), eos) for row in out]
 
 
