@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from steering_core.cprr.board import SEED_KEYS
 from steering_core.report.data import ReportData
 from steering_core.report.findings import findings
 
@@ -327,20 +328,7 @@ def _board(data: ReportData, figures: Mapping[str, FigureRef]) -> str:
             table(
                 ["id", "the seed's claim", "seed", "ours", "", "runs", "earlier claim", "we find", "why they differ"],
                 [
-                    [
-                        r.get(k)
-                        for k in (
-                            "id",
-                            "seed_title",
-                            "seed_status",
-                            "status",
-                            "agreement",
-                            "n_conforming",
-                            "renamed_to",
-                            "we_find",
-                            "why_they_differ",
-                        )
-                    ]
+                    [r.get(k) for k in SEED_KEYS]
                     for r in seed
                 ],
                 [["", "", "", "", _AGREEMENT_CSS.get(str(r.get("agreement")), ""), "", "", "", ""] for r in seed],
