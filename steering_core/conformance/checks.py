@@ -17,13 +17,17 @@ from steering_core.conformance.backend import Backend
 from steering_core.conformance.oracle import Oracle, Trace
 from steering_core.conformance.plan import Request, Term
 
+LONG_PROMPT_TOKENS = 200
+
 
 @dataclass(frozen=True, kw_only=True)
 class Fixture:
     """What the checks steer with: prompts of different lengths, a layer, three alphas.
 
     The vectors named ``v`` and ``w`` hold one direction each at every layer (so layer
-    numbering can be probed at L-1 and L+1); ``neg_v`` is exactly ``-v``.
+    numbering can be probed at L-1 and L+1); ``neg_v`` is exactly ``-v``. ``long_prompt`` is a
+    prompt of :data:`LONG_PROMPT_TOKENS` tokens or more (where the model's context allows): prefix
+    caches work on whole blocks (vLLM on CPU: 128 tokens), so a short prompt could never hit one.
     """
 
     prompts: tuple[str, ...]
@@ -31,6 +35,7 @@ class Fixture:
     num_layers: int
     alphas: tuple[float, float, float]
     max_new_tokens: int
+    long_prompt: str = ""
     v: str = "v"
     w: str = "w"
     neg_v: str = "neg_v"
@@ -313,7 +318,7 @@ def check_request_isolation(ctx: Context, threads: int = 6) -> Outcome:
 
 def check_prefix_cache(ctx: Context) -> Outcome:
     fx = ctx.fixture
-    prompt = fx.prompts[0]
+    prompt = fx.long_prompt or fx.prompts[0]
     steered = Request(prompt=prompt, terms=(ctx.term(fx.alphas[2]),))
     plain = Request(prompt=prompt)
     tally = Tally(ctx)
@@ -321,7 +326,9 @@ def check_prefix_cache(ctx: Context) -> Outcome:
         ref = ctx.ref(request)
         tally.compare(ctx.solo(request), ref.tokens, ref.margins, label)
     moved = ctx.ref(steered).tokens != ctx.ref(plain).tokens
-    return _outcome(tally, moved, "plain->steered->plain->steered", [] if moved else ["vacuous"])
+    n_tokens = len(ctx.oracle.tokenizer(prompt)["input_ids"])
+    extra = f"plain->steered->plain->steered, {n_tokens}-token prompt"
+    return _outcome(tally, moved, extra, [] if moved else ["vacuous"])
 
 
 def check_reversibility(ctx: Context) -> Outcome:

@@ -9,11 +9,12 @@ perturbation ratios ``alpha * |v| / median |h|`` at the chosen layer are :data:`
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import torch
 
-from steering_core.conformance.checks import Fixture
+from steering_core.conformance.checks import LONG_PROMPT_TOKENS, Fixture
 from steering_core.diagnose import residual_norms
 from steering_core.errors import InvalidParameterError
 from steering_core.extract import extract
@@ -21,6 +22,7 @@ from steering_core.layers import check_layer
 from steering_core.models import LoadedModel
 from steering_core.ops import vector_norm
 from steering_core.prompt_sets import prompt_set
+from steering_core.prompts import chat_text
 from steering_core.vector import SteeringVector
 
 RATIOS: tuple[float, float, float] = (0.15, 0.5, 1.2)
@@ -37,6 +39,20 @@ def _everywhere(direction: torch.Tensor, lm: LoadedModel, like: SteeringVector) 
         style=like.style,
         recipe=like.recipe,
     )
+
+
+def long_prompt(lm: LoadedModel, prompts: Sequence[str], max_new_tokens: int) -> str:
+    """The prompts joined and repeated until the templated text has ``LONG_PROMPT_TOKENS`` tokens,
+    cut to fit the model's context (with room for the chat template and the answer)."""
+    context = int(getattr(lm.model.config, "max_position_embeddings", 0) or 4096)
+    target = min(LONG_PROMPT_TOKENS, context - max_new_tokens - 48)
+    text = ""
+    for piece in itertools.cycle(prompts):
+        candidate = f"{text} {piece}".strip()
+        if len(lm.tokenizer(chat_text(lm.tokenizer, candidate))["input_ids"]) > target:
+            return text or candidate
+        text = candidate
+    raise AssertionError("unreachable")
 
 
 def build_fixture(
@@ -75,6 +91,7 @@ def build_fixture(
     norm = vector_norm(direction)
     alphas = tuple(float(f"{r * median / norm:.4g}") for r in ratios)
     fixture = Fixture(
+        long_prompt=long_prompt(lm, chosen, max_new_tokens),
         prompts=tuple(chosen),
         layer=layer,
         num_layers=n,
