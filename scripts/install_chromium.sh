@@ -10,17 +10,6 @@ if [ -x /usr/bin/chromium ] && command -v chromedriver >/dev/null 2>&1; then
     exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO="sudo"
-    else
-        echo "chromium: not installed, and installing it needs root (apt-get install chromium chromium-driver)" >&2
-        exit 1
-    fi
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update
-$SUDO apt-get install -y --no-install-recommends chromium chromium-driver
+. "$(dirname "$0")/apt_install.sh"
+apt_install chromium chromium chromium-driver
 echo "chromium: installed ($(/usr/bin/chromium --version 2>/dev/null || echo unknown version))"

@@ -12,17 +12,6 @@ if [ -f "$DIR/data.noun" ] && [ -f "$DIR/data.adj" ] && [ -f "$DIR/index.noun" ]
     exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO="sudo"
-    else
-        echo "wordnet: not installed, and installing it needs root (apt-get install wordnet-base)" >&2
-        exit 1
-    fi
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update
-$SUDO apt-get install -y --no-install-recommends wordnet-base
+. "$(dirname "$0")/apt_install.sh"
+apt_install wordnet wordnet-base
 echo "wordnet: installed ($DIR)"
