@@ -277,3 +277,34 @@ def room(style: str, direction: str, answers: Sequence[str], labelled: LabelledS
         )
     m = sum(style_score(style, a) for a in answers) / len(answers)
     return (p - m) / (p - n) if direction == "positive" else (m - n) / (p - n)
+
+
+def markdown_table(results: Sequence[MetricValidation]) -> str:
+    """The AUC table (design / held-out / all) as markdown."""
+    lines = [
+        "| style | metric | AUC design | AUC held-out | AUC all | n per pole | valid (>= 0.9) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.style} | {r.metric} | {r.auc_design:.3f} | {r.auc_held_out:.3f} | {r.auc_all:.3f} "
+            f"| {r.n_positive}/{r.n_negative} | {'yes' if r.passed else 'NO'} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m steering_core.behaviour.validation [--json]``: print the AUC table; exit 1 if a metric fails."""
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    results = validate_all()
+    if "--json" in args:
+        print(json.dumps([r.to_dict() for r in results], indent=2))
+    else:
+        print(markdown_table(results))
+    return 0 if all(r.passed for r in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

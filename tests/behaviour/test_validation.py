@@ -112,3 +112,13 @@ def test_room_is_the_share_of_the_pole_gap_left() -> None:
     assert max(pos) > min(neg)  # sanity: the scale spans both poles
     with pytest.raises(InvalidParameterError):
         room("dry-wit", "up", at_negative_pole)
+
+
+def test_main_prints_the_table_and_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    from steering_core.behaviour.validation import main
+
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "| socratic | +clarifying_share |" in out
+    assert main(["--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["style"] == "terse"
