@@ -10,6 +10,14 @@ every generation runs as cells of :mod:`steering_core.execute` (one per chunk of
 ``batch_size`` questions, the same batches as in-process generation): records are kept in the
 record file and resumed from it, and :meth:`Session.prefetch` submits a whole grid at once so
 that several workers answer it in parallel. Vectors and norms stay on the driver's model.
+
+In-process (no execution) with ``batched=True`` (the default), a request's questions and every
+request handed to :meth:`Session.prefetch` become *rows* of :func:`steering_core.behaviour.batch.generate_rows`:
+one batched greedy generation with per-row steering (``steer_rows``), at most ``max_batch`` rows
+per forward batch. Rows are memoised one by one (key: text, plan, token budget), so a grid
+answered in one batch and the same requests asked later share their answers. ``batched=False``
+keeps one :func:`~steering_core.generate.generate` per request under :func:`~steering_core.steer.steer`
+(the reference path; in float32 both give the same tokens).
 """
 
 from __future__ import annotations
@@ -20,10 +28,12 @@ from typing import Any
 
 import torch
 
+from steering_core.behaviour.batch import DEFAULT_MAX_BATCH, Row, generate_rows, plan_key
 from steering_core.diagnose import residual_norms
 from steering_core.extract import extract
 from steering_core.generate import generate
 from steering_core.models import LoadedModel
+from steering_core.plan import Term
 from steering_core.steer import steer
 from steering_core.vector import SteeringVector
 
@@ -36,7 +46,12 @@ def random_like(vector: SteeringVector, layer: int, seed: int) -> SteeringVector
     direction = torch.randn(vector.hidden_size, generator=gen, dtype=torch.float64)
     scaled = (direction / direction.norm() * vector.norm(layer)).to(torch.float32)
     return SteeringVector(
-        {layer: scaled}, vector.hidden_size, vector.num_layers, vector.model_name, f"random-{seed}", vector.recipe
+        directions={layer: scaled},
+        hidden_size=vector.hidden_size,
+        num_layers=vector.num_layers,
+        model_name=vector.model_name,
+        style=f"random-{seed}",
+        recipe=vector.recipe,
     )
 
 
@@ -53,6 +68,10 @@ class Session:
     _median: dict[int, float] = field(default_factory=dict)
     n_generations: int = 0
     execution: Any = None  # steering_core.execute.cli.Execution, or None: generate in-process
+    batched: bool = True
+    max_batch: int = DEFAULT_MAX_BATCH
+    _rows: dict[tuple[Any, ...], str] = field(default_factory=dict)
+    n_rows: int = 0
 
     def say(self, message: str) -> None:
         """Report progress, when a reporter is set."""
@@ -69,17 +88,43 @@ class Session:
     def median_norm(self, layer: int, prompts: Sequence[str]) -> float:
         """Median residual norm at ``layer`` over ``prompts`` (first token excluded)."""
         if layer not in self._median:
-            (norms,) = residual_norms(self.lm.model, self.lm.tokenizer, list(prompts), [layer])
+            (norms,) = residual_norms(self.lm, list(prompts), [layer])
             self._median[layer] = norms.median_norm
         return self._median[layer]
 
     def _key(self, texts: Sequence[str], vector: SteeringVector | None, alpha: float) -> tuple[Any, ...]:
         steered = vector is not None and alpha != 0.0
-        return (
-            tuple(texts),
-            self.max_new_tokens,
-            (vector.style, tuple(vector.layer_indices), alpha) if steered and vector is not None else None,
-        )
+        return (tuple(texts), self.max_new_tokens, plan_key((Term(vector, alpha),)) if steered and vector else None)
+
+    @staticmethod
+    def plan(vector: SteeringVector | None, alpha: float) -> tuple[Term, ...] | None:
+        """The row plan of ``alpha * vector`` at every layer the vector holds (None: unhooked)."""
+        return (Term(vector, alpha),) if vector is not None and alpha != 0.0 else None
+
+    def _row_key(self, row: Row, tokens: int) -> tuple[Any, ...]:
+        return (row.text, plan_key(row.plan), tokens)
+
+    def rows(self, rows: Sequence[Row], max_new_tokens: int | None = None) -> list[str]:
+        """Greedy answers to ``rows`` (each its own plan), generated together as one batched grid.
+
+        Rows already answered in this session are not generated again. ``max_new_tokens``
+        defaults to the session's.
+        """
+        tokens = self.max_new_tokens if max_new_tokens is None else max_new_tokens
+        todo: list[Row] = []
+        seen: set[tuple[Any, ...]] = set()
+        for row in rows:
+            key = self._row_key(row, tokens)
+            if key not in self._rows and key not in seen:
+                seen.add(key)
+                todo.append(row)
+        if todo:
+            self.say(f"generating {len(todo)} rows in batches of <= {self.max_batch} ({tokens} tokens)")
+            for row, answer in zip(todo, generate_rows(self.lm, todo, tokens, self.max_batch, self.say), strict=True):
+                self._rows[self._row_key(row, tokens)] = answer
+            self.n_rows += len(todo)
+            self.n_generations += 1
+        return [self._rows[self._row_key(r, tokens)] for r in rows]
 
     def _cells(self, texts: Sequence[str], vector: SteeringVector | None, alpha: float) -> list[Any]:
         from steering_core.execute.cell import VectorPayload
@@ -94,9 +139,12 @@ class Session:
     def prefetch(self, requests: Sequence[tuple[Sequence[str], SteeringVector | None, float]]) -> None:
         """Answer every ``(texts, vector, alpha)`` request not yet memoised, as one grid of cells.
 
-        Without an execution this does nothing (requests are answered lazily, in-process).
+        Without an execution: batched sessions answer every row of every request in one batched
+        generation (:meth:`rows`); unbatched ones do nothing (requests are answered lazily).
         """
         if self.execution is None:
+            if self.batched:
+                self.rows([Row(t, self.plan(vector, alpha)) for texts, vector, alpha in requests for t in texts])
             return
         todo: dict[tuple[Any, ...], tuple[Sequence[str], SteeringVector | None, float]] = {}
         for texts, vector, alpha in requests:
@@ -122,15 +170,16 @@ class Session:
         key = self._key(texts, vector, alpha)
         if key not in self._memo and self.execution is not None:
             self.prefetch([(texts, vector, alpha)])
+        if key not in self._memo and self.execution is None and self.batched:
+            return self.rows([Row(t, self.plan(vector, alpha)) for t in texts])
         if key not in self._memo:
             label = f"{vector.style} alpha={alpha:+g} L{vector.layer_indices}" if steered and vector else "unhooked"
             self.say(f"generating {len(texts)} answers ({label}, {self.max_new_tokens} tokens)")
-            model, tok = self.lm.model, self.lm.tokenizer
             if steered and vector is not None:
-                with steer(model, vector, alpha):
-                    out = generate(model, tok, list(texts), self.max_new_tokens, batch_size=self.batch_size)
+                with steer(self.lm, vector, alpha):
+                    out = generate(self.lm, list(texts), self.max_new_tokens, batch_size=self.batch_size)
             else:
-                out = generate(model, tok, list(texts), self.max_new_tokens, batch_size=self.batch_size)
+                out = generate(self.lm, list(texts), self.max_new_tokens, batch_size=self.batch_size)
             self._memo[key] = out
             self.n_generations += 1
         return list(self._memo[key])
