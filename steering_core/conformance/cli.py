@@ -57,12 +57,20 @@ def _vllm(lm: LoadedModel, args: argparse.Namespace) -> Backend:
     return backend
 
 
+def _llama_cpp(lm: LoadedModel, args: argparse.Namespace) -> Backend:
+    from steering_core.conformance.llama_cpp_adapter import LlamaCppBackend
+
+    backend: Backend = LlamaCppBackend(lm)
+    return backend
+
+
 BACKENDS: dict[str, Callable[[LoadedModel, argparse.Namespace], Backend]] = {
     "hf-hook": _hook,
     "hf-folded": _folded,
     "folded-export": _export,
     "serve": _serve,
     "vllm": _vllm,
+    "llama-cpp": _llama_cpp,
 }
 
 
