@@ -2,6 +2,8 @@
 
 * ``steer behaviour calibrate [--styles ...] [--out spec/behaviour/calibration.json]``: the
   (layer, alpha) grid on the calibration questions; writes the record atomically.
+* ``steer behaviour search [--styles ...] [--ratios 0.3,0.6] [--questions 4]``: the extraction
+  recipe search (:mod:`steering_core.behaviour.recipe`); writes ``spec/behaviour/recipes.json``.
 * ``steer behaviour run [--full | --reduced] [--out out/behaviour]``: the contracts with their
   negative controls, the prompt-vs-injection comparison and the lens table; writes
   ``behaviour.json`` and ``behaviour.md`` and prints the markdown. Exit status 0 when the run
@@ -56,6 +58,29 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from contracts.style import load_calibration
+    from steering_core.behaviour.recipe import RECIPES_PATH, search
+    from steering_core.behaviour.session import Session
+    from steering_core.models import load_model
+
+    calibration = load_calibration()
+    layers = {s: int(calibration["styles"][s]["chosen"]["layer"]) for s in args.styles}
+    lm = load_model(args.model, progress=_say)
+    session = Session(lm, args.max_new_tokens, progress=_say, max_batch=args.max_batch)
+    record = search(session, args.styles, layers, args.ratios, args.questions, args.max_new_tokens)
+    out = Path(args.out) if args.out else RECIPES_PATH
+    write_text_atomic(out, json.dumps(record, indent=2, sort_keys=True) + "\n")
+    for style, entry in record["styles"].items():
+        ratios = entry["chosen_ratio"]
+        print(
+            f"{style:9s} {entry['chosen']['name']:28s} ratio +{ratios['positive']:g} / -{ratios['negative']:g} "
+            f"score {entry['scores'][entry['chosen']['name']]}"
+        )
+    print(f"wrote {out} ({session.n_rows} rows)", file=sys.stderr)
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from steering_core.behaviour.run import RunConfig, run_behaviour
     from steering_core.behaviour.session import Session
@@ -100,6 +125,18 @@ def add_subcommands(sub: Any) -> None:
     p.add_argument("--out", default=None, help="default: spec/behaviour/calibration.json")
     add_executor_args(p)
     p.set_defaults(func=cmd_calibrate)
+
+    from steering_core.behaviour.recipe import DEFAULT_RATIOS, DEFAULT_SEARCH_QUESTIONS, DEFAULT_SEARCH_TOKENS
+
+    p = inner.add_parser("search", help="compare extraction recipes on the search questions; writes recipes.json")
+    p.add_argument("--model", default=None)
+    p.add_argument("--styles", type=_csv, default=_csv(styles))
+    p.add_argument("--ratios", type=_floats, default=list(DEFAULT_RATIOS), help="perturbation ratios to try")
+    p.add_argument("--questions", type=int, default=DEFAULT_SEARCH_QUESTIONS, help="search questions per direction")
+    p.add_argument("--max-new-tokens", type=int, default=DEFAULT_SEARCH_TOKENS)
+    p.add_argument("--max-batch", type=int, default=32, help="rows per batched forward pass")
+    p.add_argument("--out", default=None, help="default: spec/behaviour/recipes.json")
+    p.set_defaults(func=cmd_search)
 
     p = inner.add_parser("run", help="contracts + controls, prompt-vs-injection, lens; JSON + markdown report")
     p.add_argument("--model", default=None)

@@ -18,6 +18,14 @@ the same model *unhooked*, prompt by prompt:
   the contract lists them (``seed_checks=True``).
 
 The contract passes when every criterion passes, the guard passes and every required check holds.
+
+**Directed contracts** (issue 18, :func:`directed_contract`): each style axis is tested in both
+directions with its validated metric (:data:`steering_core.behaviour.metrics.STYLE_METRICS`):
+``positive`` (+alpha) must move the oriented score up, ``negative`` (-alpha) down, each on its
+own question set where the baseline has room to move. The threshold and effect kind are the
+style's pre-registered ones (``contracts/style.py``), never weaker. When a fluency measurement
+is attached (:class:`Fluency`), the contract also requires the steered answers' perplexity
+ratio under the unsteered model to be at most :data:`FLUENCY_MAX_RATIO`.
 """
 
 from __future__ import annotations
@@ -34,6 +42,9 @@ from steering_core.behaviour.topic import GuardResult, guard
 from steering_core.errors import InvalidParameterError
 
 EffectKind = Literal["difference", "relative"]
+DIRECTIONS: tuple[str, ...] = ("positive", "negative")
+FLUENCY_MAX_RATIO = 2.0
+"""Largest accepted perplexity ratio (steered / baseline answers, geometric means, unsteered model)."""
 N_RESAMPLES = 4000
 CI_LEVEL = 0.90
 BOOTSTRAP_SEED = 20261125
@@ -114,6 +125,24 @@ class SeedCheck:
     passed: bool
 
 
+@dataclass(frozen=True)
+class Fluency:
+    """Perplexity ratio of the steered answers to the baseline's (see :mod:`steering_core.behaviour.fluency`)."""
+
+    ratio: float
+    max_ratio: float = FLUENCY_MAX_RATIO
+
+    @property
+    def passed(self) -> bool:
+        """Finite and at most ``max_ratio``."""
+        return bool(np.isfinite(self.ratio)) and self.ratio <= self.max_ratio
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        finite = bool(np.isfinite(self.ratio))
+        return {"perplexity_ratio": self.ratio if finite else None, "max_ratio": self.max_ratio, "passed": self.passed}
+
+
 @dataclass
 class ContractResult:
     """The verdict of one contract on one set of steered answers."""
@@ -123,12 +152,14 @@ class ContractResult:
     criteria: list[CriterionResult]
     guard: GuardResult
     seed_checks: list[SeedCheck] = field(default_factory=list)
+    fluency: Fluency | None = None
 
     @property
     def passed(self) -> bool:
-        """Every criterion passed, the guard passed, and every required seed check held."""
+        """Every criterion, the guard, every required seed check and (when measured) fluency pass."""
         checks_ok = all(c.passed for c in self.seed_checks) if self.contract.seed_checks else True
-        return all(c.passed for c in self.criteria) and self.guard.passed and checks_ok
+        fluent = self.fluency.passed if self.fluency is not None else True
+        return all(c.passed for c in self.criteria) and self.guard.passed and checks_ok and fluent
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready verdict (effects are directed: positive = the required way)."""
@@ -158,6 +189,7 @@ class ContractResult:
             ],
             "guard": self.guard.to_dict(),
             "seed_checks": [asdict(c) for c in self.seed_checks] if self.contract.seed_checks else [],
+            "fluency": self.fluency.to_dict() if self.fluency is not None else None,
         }
 
 
@@ -209,6 +241,7 @@ def evaluate(
     baseline: Sequence[str],
     steered: Sequence[str],
     condition: str = "calibrated",
+    fluency: Fluency | None = None,
 ) -> ContractResult:
     """Verdict of ``contract`` for ``steered`` answers against the unhooked ``baseline`` answers.
 
@@ -221,4 +254,40 @@ def evaluate(
         )
     results = [measure_criterion(c, baseline, steered) for c in contract.criteria]
     g = guard(questions, steered, baseline)
-    return ContractResult(contract, condition, results, g, seed_checks(baseline, steered))
+    return ContractResult(contract, condition, results, g, seed_checks(baseline, steered), fluency)
+
+
+def directed_criterion(style: str, direction: str) -> Criterion:
+    """The criterion of ``style`` in ``direction``: its validated metric, moved toward that pole.
+
+    Threshold and effect kind are the pre-registered ones of ``contracts/style.py`` for the
+    style (never weaker); the metric is the validated one (:func:`~steering_core.behaviour.metrics.style_metric`).
+
+    Raises:
+        InvalidParameterError: unknown style or direction.
+    """
+    from contracts.style import CRITERIA
+    from steering_core.behaviour.metrics import style_metric
+
+    if direction not in DIRECTIONS:
+        raise InvalidParameterError("direction", f"one of {DIRECTIONS}", repr(direction))
+    if style not in CRITERIA:
+        raise InvalidParameterError("style", f"one of {sorted(CRITERIA)}", repr(style))
+    sm = style_metric(style)
+    registered = CRITERIA[style][0]
+    sign = 1 if direction == "positive" else -1
+    return Criterion(sm.metric, sign * sm.sign, registered.min_effect, registered.effect)
+
+
+def directed_contract(style: str, direction: str, layer: int, alpha: float, ratio: float) -> StyleContract:
+    """The contract of ``style`` in ``direction`` at an explicit (layer, signed alpha).
+
+    The seed's five checks apply to ``terse`` in the positive direction only (they describe a
+    terser answer).
+    """
+    from contracts.style import DESCRIPTIONS, SEED_CHECKS
+
+    crit = directed_criterion(style, direction)
+    checks = style in SEED_CHECKS and direction == "positive"
+    toward = "toward the positive pole" if direction == "positive" else "toward the negative pole"
+    return StyleContract(style, (crit,), layer, alpha, ratio, checks, f"{DESCRIPTIONS.get(style, style)} ({toward})")
