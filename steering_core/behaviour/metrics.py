@@ -181,13 +181,14 @@ ENCOURAGEMENT_RE = re.compile(
 UNDERSTATEMENT = vocabulary(
     "mildly modestly rather somewhat fairly reasonably marginally slightly occasionally presumably "
     "apparently arguably merely hardly barely tolerably tolerable adequate adequately passable "
-    "acceptable regret tedious optional bold radical unremarkable admittedly"
+    "acceptable regret tedious optional unremarkable admittedly"
 )
 UNDERSTATEMENT_RE = re.compile(
     r"on the whole|one assumes|not exactly|not much of|more or less|of sorts|to a degree|not entirely|"
     r"not without|as it happens|i suppose|as advertised|at best|in fairness|not obvious"
 )
 FRAGMENT_MAX_WORDS = 3
+_FRAGMENT_RE = re.compile(r"[^\W\d_][^\W\d_'’ ,-]*(?:[ ,'’-]+[^\W\d_]+)*\.")
 
 
 def _emoji_count(text: str) -> int:
@@ -203,15 +204,24 @@ def enthusiasm_markers(text: str) -> int:
     )
 
 
+def _is_fragment(sentence: str) -> bool:
+    """A deadpan fragment: 1..FRAGMENT_MAX_WORDS plain words ending with ``.`` ("Bold.", "A puppy.").
+
+    Only letters, spaces, apostrophes, commas and hyphens before the full stop: list markers
+    ("1."), markdown ("**Boil**: then rinse.") and numbers do not count.
+    """
+    return bool(_FRAGMENT_RE.fullmatch(sentence)) and len(words(sentence)) <= FRAGMENT_MAX_WORDS
+
+
 def dry_markers(text: str) -> int:
     """:data:`UNDERSTATEMENT` words and phrases, plus deadpan fragments.
 
-    A deadpan fragment is a sentence of at most :data:`FRAGMENT_MAX_WORDS` words ending with a
-    full stop ("A puppy. Bold.").
+    A deadpan fragment is a sentence of at most :data:`FRAGMENT_MAX_WORDS` plain words ending with
+    a full stop ("A puppy. Bold."; not a list marker such as "1." nor a markdown list item).
     """
     low = text.lower().replace("’", "'")
     ws = words(low)
-    fragments = sum(1 for s in sentences(text) if s.endswith(".") and len(words(s)) <= FRAGMENT_MAX_WORDS)
+    fragments = sum(1 for s in sentences(text) if _is_fragment(s))
     return sum(w in UNDERSTATEMENT for w in ws) + len(UNDERSTATEMENT_RE.findall(low)) + fragments
 
 

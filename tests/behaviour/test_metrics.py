@@ -54,3 +54,11 @@ def test_unknown_style_is_refused() -> None:
     with pytest.raises(InvalidParameterError):
         style_metric("pirate")
     assert set(STYLE_METRICS) == set(SEED_STYLES)
+
+
+def test_numbered_list_markers_are_not_deadpan_fragments() -> None:
+    listed = (
+        "To descale a kettle, follow these steps:\n\n1. **Fill it**: add vinegar and water.\n2. **Boil**: then rinse."
+    )
+    assert dry_markers(listed) == 0
+    assert dry_markers("Fine. 2.") == 1
