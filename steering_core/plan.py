@@ -8,7 +8,7 @@ contexts do). A row with no plan (or an empty one, or only ``alpha == 0`` terms)
 it keeps its bits.
 
 :func:`compile_plan` validates a plan against a model once (alpha finite, positions known, the
-vector's width and layers through :func:`steering_core.steer._resolve`) and rounds each delta
+vector's width and layers through :func:`resolve_directions`) and rounds each delta
 ``alpha * v`` into the model's dtype (:func:`steering_core.ops.steering_delta`). The result, a
 :class:`CompiledPlan`, is what :func:`steering_core.steer.steer_rows` consumes; a server compiles
 a request's plan when the request arrives and reuses it at every decoding step.
@@ -24,9 +24,11 @@ from typing import Literal
 import torch
 from torch import nn
 
-from steering_core.errors import InvalidParameterError
-from steering_core.layers import locate, model_device, model_dtype
-from steering_core.ops import check_finite_scalar, steering_delta
+from steering_core.argcheck import check_layers
+from steering_core.errors import DeviceMismatchError, InvalidParameterError, WidthMismatchError
+from steering_core.identity import check_same_model
+from steering_core.layers import check_layer, hidden_size, locate, model_device, model_dtype
+from steering_core.ops import check_finite_scalar, check_vector, steering_delta
 from steering_core.vector import SteeringVector
 
 Positions = Literal["all", "prompt", "generated"]
@@ -84,6 +86,56 @@ def _prefixed(error: InvalidParameterError, prefix: str) -> InvalidParameterErro
         return error
 
 
+def resolve_directions(
+    model: nn.Module,
+    vector: SteeringVector | torch.Tensor,
+    layers: int | Iterable[int] | None,
+    allow_other_model: bool = False,
+) -> dict[int, torch.Tensor]:
+    """Validate ``vector`` and ``layers`` against ``model``; the direction of each chosen layer.
+
+    Raises:
+        DeviceMismatchError: the model or a direction is on the ``meta`` device.
+        WidthMismatchError, LayerOutOfRangeError, InvalidParameterError, NonFiniteError: bad input.
+        ModelMismatchError: a :class:`SteeringVector` recorded for another model (name or layer
+            count), unless ``allow_other_model`` is True.
+    """
+    _, blocks = locate(model)
+    n_layers = len(blocks)
+    if not isinstance(allow_other_model, bool):
+        raise InvalidParameterError("allow_other_model", "True or False", repr(allow_other_model))
+    if model_device(model).type == "meta":
+        raise DeviceMismatchError("model", "a model with weights (cpu or an accelerator)", "a model on the meta device")
+    width = hidden_size(model)
+    if isinstance(vector, SteeringVector):
+        if vector.hidden_size != width:
+            raise WidthMismatchError(
+                "vector", f"width {width} (the model's hidden size)", f"width {vector.hidden_size}"
+            )
+        if not allow_other_model:
+            check_same_model(model, vector)
+        if layers is None:
+            if len(vector) != 1:
+                raise InvalidParameterError(
+                    "layers", f"the layer(s) to steer (this vector holds layers {vector.layer_indices})", None
+                )
+            chosen = vector.layer_indices
+        else:
+            chosen = check_layers(layers, n_layers)
+        out = {}
+        for layer in chosen:
+            check_layer(layer, n_layers, "layers")
+            out[layer] = check_vector(vector[layer], f"vector[{layer}]", width)
+        return out
+    if isinstance(vector, torch.Tensor):
+        if layers is None:
+            raise InvalidParameterError("layers", "the layer(s) to steer with a raw tensor", None)
+        chosen = check_layers(layers, n_layers)
+        check_vector(vector, "vector", width)
+        return {layer: vector for layer in chosen}
+    raise InvalidParameterError("vector", "a SteeringVector or a 1-D torch.Tensor", type(vector).__name__)
+
+
 def compile_term(model: nn.Module, term: Term, name: str = "term") -> CompiledTerm:
     """Check ``term`` against ``model`` and round its deltas into the model's dtype.
 
@@ -91,8 +143,6 @@ def compile_term(model: nn.Module, term: Term, name: str = "term") -> CompiledTe
         NonFiniteError, InvalidParameterError, WidthMismatchError, LayerOutOfRangeError,
         DtypeMismatchError: bad input, naming ``name.<field>``.
     """
-    from steering_core.steer import _resolve
-
     if not isinstance(term, Term):
         raise InvalidParameterError(name, "a steering_core.plan.Term", type(term).__name__)
     alpha = check_finite_scalar(term.alpha, f"{name}.alpha")
@@ -100,7 +150,7 @@ def compile_term(model: nn.Module, term: Term, name: str = "term") -> CompiledTe
         raise InvalidParameterError(f"{name}.positions", f"one of {POSITIONS}", repr(term.positions))
     layers: int | Iterable[int] | None = term.layers
     try:
-        resolved = _resolve(model, term.vector, layers, term.allow_other_model)
+        resolved = resolve_directions(model, term.vector, layers, term.allow_other_model)
         dtype, device = model_dtype(model), model_device(model)
         deltas = {layer: steering_delta(v, alpha, dtype, device) for layer, v in resolved.items()}
     except InvalidParameterError as error:

@@ -52,12 +52,14 @@ from typing import Literal
 import torch
 from torch import nn
 
-from steering_core.argcheck import check_layers
-from steering_core.dispatch import Frame, Op, activate, check_removed
-from steering_core.errors import DeviceMismatchError, InvalidParameterError
-from steering_core.layers import check_layer, locate, model_device, model_dtype
-from steering_core.ops import check_finite_scalar, check_vector, steering_delta
-from steering_core.plan import POSITIONS, CompiledPlan, Positions, Term, compile_plan
+from steering_core.dispatch import Frame, Op, activate
+from steering_core.errors import InvalidParameterError
+from steering_core.fold import foldable_linear, folded
+from steering_core.hooks import hook_snapshot
+from steering_core.layers import locate, model_device, model_dtype
+from steering_core.models import LoadedModel, module_of
+from steering_core.ops import check_finite_scalar, steering_delta
+from steering_core.plan import POSITIONS, CompiledPlan, Positions, Term, compile_plan, resolve_directions
 from steering_core.vector import SteeringVector
 
 Mode = Literal["hook", "folded"]
@@ -75,117 +77,36 @@ __all__ = [
     "hook_snapshot",
     "steer",
     "steer_rows",
-    "steered_layers",
 ]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SteeringHandle:
-    """What :func:`steer` yields: the installed configuration and its live state."""
+    """What :func:`steer` yields: the steered layers, alpha, positions, and the deltas installed."""
 
     layers: list[int]
     alpha: float
     positions: str
     installed: bool
     deltas: dict[int, torch.Tensor] = field(default_factory=dict)
-    _frame: Frame | None = None
-
-    @property
-    def forward_calls(self) -> int:
-        """How many forward passes of the base model ran while steering (0 when α = 0)."""
-        return self._frame.calls if self._frame is not None else 0
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RowSteeringHandle:
-    """What :func:`steer_rows` yields: the compiled plan of each row and the live state."""
+    """What :func:`steer_rows` yields: the compiled plan of each row (None: the row keeps its bits)."""
 
     plans: list[CompiledPlan | None]
     installed: bool
-    _frame: Frame | None = None
 
     @property
     def layers(self) -> list[int]:
         """Every layer some row steers."""
         return sorted({layer for p in self.plans if p is not None for layer in p.layers})
 
-    @property
-    def forward_calls(self) -> int:
-        """How many forward passes of the base model ran while steering (0 when nothing is steered)."""
-        return self._frame.calls if self._frame is not None else 0
-
-
-def _resolve(
-    model: nn.Module,
-    vector: SteeringVector | torch.Tensor,
-    layers: int | Iterable[int] | None,
-    allow_other_model: bool = False,
-) -> dict[int, torch.Tensor]:
-    """Validate ``vector`` and ``layers`` against ``model``; the direction of each chosen layer.
-
-    Raises:
-        DeviceMismatchError: the model or a direction is on the ``meta`` device.
-        WidthMismatchError, LayerOutOfRangeError, InvalidParameterError, NonFiniteError: bad input.
-        ModelMismatchError: a :class:`SteeringVector` recorded for another model (name or layer
-            count), unless ``allow_other_model`` is True.
-    """
-    _, blocks = locate(model)
-    n_layers = len(blocks)
-    from steering_core.layers import hidden_size
-
-    if not isinstance(allow_other_model, bool):
-        raise InvalidParameterError("allow_other_model", "True or False", repr(allow_other_model))
-    if model_device(model).type == "meta":
-        raise DeviceMismatchError("model", "a model with weights (cpu or an accelerator)", "a model on the meta device")
-    width = hidden_size(model)
-    if isinstance(vector, SteeringVector):
-        if vector.hidden_size != width:
-            from steering_core.errors import WidthMismatchError
-
-            raise WidthMismatchError(
-                "vector", f"width {width} (the model's hidden size)", f"width {vector.hidden_size}"
-            )
-        if not allow_other_model:
-            from steering_core.identity import check_same_model
-
-            check_same_model(model, vector)
-        if layers is None:
-            if len(vector) != 1:
-                raise InvalidParameterError(
-                    "layers", f"the layer(s) to steer (this vector holds layers {vector.layer_indices})", None
-                )
-            chosen = vector.layer_indices
-        else:
-            chosen = check_layers(layers, n_layers)
-        out = {}
-        for layer in chosen:
-            check_layer(layer, n_layers, "layers")
-            out[layer] = check_vector(vector[layer], f"vector[{layer}]", width)
-        return out
-    if isinstance(vector, torch.Tensor):
-        if layers is None:
-            raise InvalidParameterError("layers", "the layer(s) to steer with a raw tensor", None)
-        chosen = check_layers(layers, n_layers)
-        check_vector(vector, "vector", width)
-        return {layer: vector for layer in chosen}
-    raise InvalidParameterError("vector", "a SteeringVector or a 1-D torch.Tensor", type(vector).__name__)
-
-
-def hook_snapshot(model: nn.Module) -> dict[str, tuple[int, ...]]:
-    """Ids of every forward hook and pre-hook on every submodule (to compare before/after)."""
-    snap: dict[str, tuple[int, ...]] = {}
-    for name, module in model.named_modules():
-        keys: list[int] = []
-        for attr in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks"):
-            keys.extend(getattr(module, attr, {}).keys())
-        if keys:
-            snap[name] = tuple(keys)
-    return snap
-
 
 @contextmanager
 def steer(
-    model: nn.Module,
+    lm: LoadedModel | nn.Module,
     vector: SteeringVector | torch.Tensor,
     alpha: float,
     layers: int | Iterable[int] | None = None,
@@ -197,7 +118,8 @@ def steer(
     """Steer ``model`` inside a ``with`` block (see the module docstring for the contract).
 
     Args:
-        model: a Hugging Face causal LM (or its base model) with a supported layout.
+        lm: the :class:`~steering_core.models.LoadedModel` to steer (or, lower level, the
+            module itself: a Hugging Face causal LM or its base model with a supported layout).
         vector: a :class:`SteeringVector` (``layers`` picks which of its layers to use; needed
             when it holds more than one) or a raw 1-D tensor (``layers`` required).
         alpha: the finite scale of the step; the delta is ``alpha * v`` in the model's dtype.
@@ -220,6 +142,7 @@ def steer(
         ConcurrentSteeringError: ``mode="folded"`` while another thread steers the model, or
             any mode while another thread holds it folded.
     """
+    model: nn.Module = module_of(lm)
     alpha = check_finite_scalar(alpha, "alpha")
     if positions not in POSITIONS:
         raise InvalidParameterError("positions", f"one of {POSITIONS}", repr(positions))
@@ -229,27 +152,23 @@ def steer(
         raise InvalidParameterError(
             "mode", "'hook' for positions='prompt' or 'generated' (a folded bias acts on every position)", "'folded'"
         )
-    resolved = _resolve(model, vector, layers, allow_other_model)
+    resolved = resolve_directions(model, vector, layers, allow_other_model)
     dtype, device = model_dtype(model), model_device(model)
     deltas = {layer: steering_delta(v, alpha, dtype, device) for layer, v in resolved.items()}
     base, blocks = locate(model)
     if mode == "folded":
-        from steering_core.fold import foldable_linear
-
         for layer in deltas:
             foldable_linear(blocks[layer], layer)  # refuse before anything changes, even for alpha = 0
     if alpha == 0.0:
-        yield SteeringHandle(sorted(resolved), alpha, positions, installed=False)
+        yield SteeringHandle(layers=sorted(resolved), alpha=alpha, positions=positions, installed=False)
         return
     if mode == "folded":
-        from steering_core.fold import folded
-
         with activate(Frame(base, blocks, {}, folded=True)), folded(model, deltas):
-            yield SteeringHandle(sorted(deltas), alpha, positions, installed=True, deltas=deltas)
+            yield SteeringHandle(layers=sorted(deltas), alpha=alpha, positions=positions, installed=True, deltas=deltas)
         return
     ops = {layer: [Op(delta, (resolved[layer],), (alpha,), positions)] for layer, delta in deltas.items()}
-    with activate(Frame(base, blocks, ops)) as frame:
-        yield SteeringHandle(sorted(deltas), alpha, positions, installed=True, deltas=deltas, _frame=frame)
+    with activate(Frame(base, blocks, ops)):
+        yield SteeringHandle(layers=sorted(deltas), alpha=alpha, positions=positions, installed=True, deltas=deltas)
 
 
 def _row_ops(plans: Sequence[CompiledPlan | None]) -> dict[int, list[Op]]:
@@ -291,7 +210,7 @@ def _row_ops(plans: Sequence[CompiledPlan | None]) -> dict[int, list[Op]]:
 
 
 @contextmanager
-def steer_rows(model: nn.Module, plans: Sequence[RowPlan | None]) -> Iterator[RowSteeringHandle]:
+def steer_rows(lm: LoadedModel | nn.Module, plans: Sequence[RowPlan | None]) -> Iterator[RowSteeringHandle]:
     """Steer each batch row with its own plan inside a ``with`` block.
 
     Every forward pass of the base model inside the block must have ``len(plans)`` rows; row
@@ -301,7 +220,8 @@ def steer_rows(model: nn.Module, plans: Sequence[RowPlan | None]) -> Iterator[Ro
     row under :func:`steer` with its plan's terms.
 
     Args:
-        model: a Hugging Face causal LM (or its base model) with a supported layout.
+        lm: the :class:`~steering_core.models.LoadedModel` to steer (or the module itself, as
+            for :func:`steer`).
         plans: one entry per batch row: a sequence of :class:`~steering_core.plan.Term`, a
             :class:`~steering_core.plan.CompiledPlan` (compiled for this model), or None.
 
@@ -314,6 +234,7 @@ def steer_rows(model: nn.Module, plans: Sequence[RowPlan | None]) -> Iterator[Ro
             ``len(plans)``.
         ConcurrentSteeringError: another thread holds the model folded.
     """
+    model: nn.Module = module_of(lm)
     if isinstance(plans, (str, bytes)) or not isinstance(plans, Sequence):
         raise InvalidParameterError("plans", "a sequence with one plan (or None) per batch row", type(plans).__name__)
     if not plans:
@@ -322,18 +243,8 @@ def steer_rows(model: nn.Module, plans: Sequence[RowPlan | None]) -> Iterator[Ro
     compiled = [None if p is None or p.empty else p for p in compiled]
     ops = _row_ops(compiled)
     if not ops:
-        yield RowSteeringHandle(compiled, installed=False)
+        yield RowSteeringHandle(plans=compiled, installed=False)
         return
     base, blocks = locate(model)
-    with activate(Frame(base, blocks, ops, rows=len(compiled))) as frame:
-        yield RowSteeringHandle(compiled, installed=True, _frame=frame)
-
-
-def _check_removed(installed: Sequence[tuple[nn.Module, object]]) -> None:
-    """Postcondition: none of the given hooks is still registered (kept for callers of the old name)."""
-    check_removed(installed)  # type: ignore[arg-type]
-
-
-def steered_layers(handle: SteeringHandle) -> Sequence[int]:
-    """The layers a handle steers (empty when nothing was installed)."""
-    return handle.layers if handle.installed else []
+    with activate(Frame(base, blocks, ops, rows=len(compiled))):
+        yield RowSteeringHandle(plans=compiled, installed=True)

@@ -28,7 +28,7 @@ from typing import Literal
 import torch
 from hypothesis import strategies as st
 
-from steering_core.formal.bounds import format_of
+from steering_core.bounds import format_of
 
 Kind = Literal["zero", "subnormal", "tiny", "moderate", "huge"]
 ALL_KINDS: tuple[Kind, ...] = ("zero", "subnormal", "tiny", "moderate", "huge")

@@ -9,7 +9,7 @@ names the same property, that property's id (``spec_property``). The checks:
 * ``vector.layers_in_range``: every layer index is in ``[0, num_layers)``.
 * ``vector.unit_norm`` (P-unit-sphere): the unit-normalised direction of each layer
   (``ops.normalize``) has Euclidean norm within the spec's float bound
-  (``steering_core.formal.bounds.unit_norm_tolerance``) of 1.
+  (``steering_core.bounds.unit_norm_tolerance``) of 1.
 * ``vector.scaling``: a vector recorded as ``unit`` has every layer's norm within 1e-5 of 1.
 * ``steer.zero_alpha_identity`` (P-zero-alpha): steering with α = 0 leaves the logits bit-for-bit identical
   and installs no hook.
@@ -34,18 +34,19 @@ from typing import Any
 
 import torch
 
+from steering_core.bounds import unit_norm_tolerance as _unit_norm_bound
 from steering_core.certify.errors import CertificationError
 from steering_core.extract import capture_layers
-from steering_core.layers import num_layers
+from steering_core.hooks import hook_snapshot
 from steering_core.ops import check_vector, normalize, perturbation_ratio, steering_delta, vector_norm
 from steering_core.prompts import encode
-from steering_core.steer import hook_snapshot, steer
+from steering_core.resources import data_path
+from steering_core.steer import steer
 from steering_core.vector import SteeringVector
 
-UNIT_NORM_TOL = 1e-6
 SCALING_UNIT_TOL = 1e-5
 RATIO_IDENTITY_RTOL = 1e-3
-PROPERTIES_TOML = Path(__file__).resolve().parents[2] / "spec" / "properties.toml"
+PROPERTIES_TOML = data_path("properties.toml")
 
 # Our check id -> the id of the same property in spec/properties.toml (recorded only when the file declares it).
 SPEC_PROPERTIES: dict[str, str] = {
@@ -68,12 +69,8 @@ def spec_property_ids(path: Path = PROPERTIES_TOML) -> set[str]:
 
 
 def unit_norm_tolerance(dtype: torch.dtype, d: int) -> float:
-    """The spec's bound on | ||normalize(v)|| - 1 | (P-unit-sphere), or :data:`UNIT_NORM_TOL` without it."""
-    try:
-        from steering_core.formal.bounds import unit_norm_tolerance as bound
-    except ImportError:  # pragma: no cover - the formal layer ships with the package
-        return UNIT_NORM_TOL
-    return float(bound(dtype, d))
+    """The spec's bound on | ||normalize(v)|| - 1 | (P-unit-sphere, :mod:`steering_core.bounds`)."""
+    return float(_unit_norm_bound(dtype, d))
 
 
 class CheckLog:
@@ -113,13 +110,13 @@ def static_checks(log: CheckLog, vector: SteeringVector, hidden: int, n_layers: 
     """Checks that need only the vector and the model's sizes."""
 
     def finite() -> str:
-        for layer, tensor in vector.layers.items():
+        for layer, tensor in vector.directions.items():
             if not bool(torch.isfinite(tensor).all()):
                 raise _fail("vector.finite", f"layer {layer} has NaN/inf entries")
         return f"{len(vector)} layer(s), every entry finite"
 
     def width() -> str:
-        for layer, tensor in vector.layers.items():
+        for layer, tensor in vector.directions.items():
             check_vector(tensor, f"layer {layer}", width=hidden)
         return f"every layer has width {hidden} (the model's hidden size)"
 
@@ -132,7 +129,7 @@ def static_checks(log: CheckLog, vector: SteeringVector, hidden: int, n_layers: 
     def unit() -> str:
         worst = 0.0
         tol = unit_norm_tolerance(vector.dtype, hidden)
-        for tensor in vector.layers.values():
+        for tensor in vector.directions.values():
             worst = max(worst, abs(vector_norm(normalize(tensor)) - 1.0))
         if worst > tol:
             raise _fail("vector.unit_norm", f"| ||normalize(v)|| - 1 | = {worst:.3g} > {tol:.3g}")
@@ -265,7 +262,3 @@ def measurement_checks(
     log.run("measurement.thresholds_ordered", ordered)
     log.run("recommendation.ratio_recomputed", recomputed)
 
-
-def n_layers_of(model: Any) -> int:
-    """Number of decoder layers (re-exported for the pipeline)."""
-    return num_layers(model)

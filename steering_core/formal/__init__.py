@@ -1,10 +1,11 @@
 """The formal layer of the steering spec: registry, SMT checks, Lean scan and the matrix.
 
-Modules (import them explicitly; this package imports nothing heavy on its own, so that
-:mod:`steering_core.ops` can use :mod:`steering_core.formal.bounds` without pulling in z3):
+Modules (import them explicitly; this package imports nothing heavy on its own):
 
-* :mod:`~steering_core.formal.bounds`: IEEE-754 formats and the rounding-error bounds the
-  implementation satisfies (single source for ops, tests and the SMT checks).
+* :mod:`~steering_core.formal.bounds`: re-exports :mod:`steering_core.bounds`, the IEEE-754
+  formats and rounding-error bounds the implementation satisfies (single source for ops, the
+  runtime contracts, tests and the SMT checks; it lives in the library layer, which the
+  formal layer sits on).
 * :mod:`~steering_core.formal.registry`: loads and validates ``spec/properties.toml``.
 * :mod:`~steering_core.formal.smt_real`: z3 proofs of every property over the reals.
 * :mod:`~steering_core.formal.smt_float32`: z3 checks over IEEE-754 (FP theory, RNE) and the

@@ -16,8 +16,7 @@ from typing import Any
 
 import z3
 
-from steering_core.formal._smt import Status, prove, q, zabs
-from steering_core.formal.bounds import (
+from steering_core.bounds import (
     FORMATS,
     K_ALPHA_MAX,
     K_RATIO,
@@ -30,6 +29,7 @@ from steering_core.formal.bounds import (
     step_bound,
     unit_norm_tolerance_exact,
 )
+from steering_core.formal._smt import Status, prove, q, zabs
 
 
 class _Model:

@@ -31,15 +31,15 @@ from typing import Any
 
 import z3
 
-from steering_core.formal import _fp_bounds
-from steering_core.formal._smt import CheckResult, Status, prove, solve
-from steering_core.formal.bounds import (
+from steering_core.bounds import (
     FORMATS,
     K_RATIO_SCALE,
     quotient_bound,
     steer_rounding,
     unit_norm_tolerance_exact,
 )
+from steering_core.formal import _fp_bounds
+from steering_core.formal._smt import CheckResult, Status, prove, solve
 
 RNE = z3.RNE()
 SORTS: dict[str, Any] = {
