@@ -143,17 +143,22 @@ class ContrastSet:
         if not chosen:
             raise InvalidParameterError("frames", "a selection with at least one pair", repr(frames))
         pairs = tuple(
-            ContrastPair(render(tokenizer, p.conversation("positive")), render(tokenizer, p.conversation("negative")))
+            ContrastPair(
+                positive=render(tokenizer, p.conversation("positive")),
+                negative=render(tokenizer, p.conversation("negative")),
+            )
             for p in chosen
         )
-        return Style(self.style, pairs, f"{self.description} [{self.version}, templated]")
+        return Style(name=self.style, pairs=pairs, description=f"{self.description} [{self.version}, templated]")
 
     def plain_style(self, include_seed: bool = True) -> Style:
         """The pairs without ``messages`` as plain user-message pairs (extract with ``chat=True``)."""
-        pairs = tuple(ContrastPair(p.positive, p.negative) for p in self.select(include_seed) if p.plain)
+        pairs = tuple(
+            ContrastPair(positive=p.positive, negative=p.negative) for p in self.select(include_seed) if p.plain
+        )
         if not pairs:
             raise InvalidParameterError("include_seed", "a selection with at least one plain pair", include_seed)
-        return Style(self.style, pairs, f"{self.description} [{self.version}, plain]")
+        return Style(name=self.style, pairs=pairs, description=f"{self.description} [{self.version}, plain]")
 
 
 def render(tokenizer: Any, messages: list[dict[str, str]]) -> str:
@@ -300,3 +305,40 @@ def parse_contrast_set(
     if len(pairs) - 1 < MIN_PAIRS:
         raise ContrastSetError("pairs", f"at least {MIN_PAIRS} pairs besides the seed pair", f"{len(pairs) - 1}")
     return ContrastSet(style, version, description, pairs, "", source)
+
+
+@dataclass(frozen=True)
+class PairConsistency:
+    """How well the pairs of a contrast set agree on one direction, at one layer.
+
+    With ``d_i`` the activation difference (positive - negative) of pair ``i``:
+    ``mean_pairwise_cosine`` is the mean cosine over all pairs ``i < j``; ``loo_agreement`` the
+    share of pairs whose ``d_i`` has a positive cosine with the mean of the *other* pairs
+    (leave-one-out); ``loo_cosines`` those cosines, in pair order.
+    """
+
+    mean_pairwise_cosine: float
+    loo_agreement: float
+    loo_cosines: tuple[float, ...]
+
+
+def pair_consistency(diffs: Any) -> PairConsistency:
+    """:class:`PairConsistency` of ``diffs``, a ``(n_pairs, hidden)`` tensor or array (n_pairs >= 2)."""
+    import torch
+
+    d = torch.as_tensor(diffs, dtype=torch.float64)
+    if d.ndim != 2 or d.shape[0] < 2:
+        raise InvalidParameterError("diffs", "a (n_pairs >= 2, hidden) matrix", f"shape {tuple(d.shape)}")
+    if not torch.isfinite(d).all():
+        raise InvalidParameterError("diffs", "finite numbers", "NaN or inf")
+    unit = d / d.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    gram = unit @ unit.T
+    n = d.shape[0]
+    pairwise = float((gram.sum() - gram.diagonal().sum()) / (n * (n - 1)))
+    total = d.sum(dim=0)
+    loo: list[float] = []
+    for i in range(n):
+        rest = (total - d[i]) / (n - 1)
+        denom = float(d[i].norm() * rest.norm())
+        loo.append(float(d[i] @ rest) / denom if denom > 0 else 0.0)
+    return PairConsistency(pairwise, sum(c > 0 for c in loo) / n, tuple(loo))

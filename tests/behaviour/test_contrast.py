@@ -156,3 +156,20 @@ def test_question_set_errors_name_the_field(tmp_path: Path) -> None:
         load_question_set("terse", "positive", tmp_path)
     with pytest.raises(InvalidParameterError):
         load_question_set("terse", "sideways")
+
+
+def test_pair_consistency_on_hand_examples() -> None:
+    import torch
+
+    from steering_core.behaviour.contrast import pair_consistency
+
+    same = pair_consistency(torch.tensor([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0]]))
+    assert same.mean_pairwise_cosine == pytest.approx(1.0) and same.loo_agreement == 1.0
+    mixed = pair_consistency(torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]))
+    # cosines: (0,1)=0, (0,2)=-1, (1,2)=0 -> mean -1/3; leave-one-out: pair 0 vs (-0.5, 0.5) -> cos 135 deg,
+    # pair 1 vs (0, 0) -> 0 (no direction), pair 2 vs (0.5, 0.5) -> cos 135 deg; none agrees
+    assert mixed.mean_pairwise_cosine == pytest.approx(-1 / 3)
+    assert mixed.loo_cosines == pytest.approx((-(2**-0.5), 0.0, -(2**-0.5)))
+    assert mixed.loo_agreement == 0.0
+    with pytest.raises(InvalidParameterError):
+        pair_consistency(torch.ones(1, 4))
