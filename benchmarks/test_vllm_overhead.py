@@ -58,7 +58,9 @@ def test_vllm_steering_overhead(benchmark: Any) -> None:
         gen = torch.Generator().manual_seed(0)
         for i in range(4):
             direction = torch.randn(lm.hidden_size, generator=gen)
-            vector = SteeringVector({layer: direction / direction.norm()}, lm.hidden_size, lm.num_layers)
+            vector = SteeringVector(
+                directions={layer: direction / direction.norm()}, hidden_size=lm.hidden_size, num_layers=lm.num_layers
+            )
             engine.register(f"b{i}", vector)
         ids = [engine.encode(p) for p in PROMPTS]
         plans: dict[str, list[list[SteerTerm]]] = {

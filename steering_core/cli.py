@@ -1,25 +1,31 @@
 """The ``steer`` command line.
 
-Subcommands:
+Subcommands, grouped by the object they act on (one vocabulary: ``--model``, ``--style``,
+``--alpha``, ``--layers 12`` or ``--layers 6,12``, ``--json FILE``; see :mod:`.cli_options`):
 
 * ``steer prepare [--model M]``: assemble, verify and convert an embedded model once.
-* ``steer generate --style terse --alpha 0.5 --layer 12 --prompt "..."``: baseline and steered
+* ``steer generate --style terse --alpha 0.5 --layers 12 --prompt "..."``: baseline and steered
   answers side by side, with word counts and the perturbation ratio.
 * ``steer diagnose [--style S] [--alpha A]``: per-layer residual norms, vector norm, ratio, SNR.
 * ``steer sweep --style S --layers 8,12 --alphas 0.25,0.5,1``: words, ratio and phase per cell,
   thresholds per layer; ``--json FILE`` writes everything.
 * ``steer fold --style S --alpha A --layers L --out DIR``: steered weights as a normal model folder.
 * ``steer spec``: the verification matrix (property x checker), non-zero exit on any gap.
-* ``steer behaviour calibrate | run``: behavioural style contracts, prompt-vs-injection, lens bleed.
-* ``steer lens --style S --alpha A --layer L``: the 12 lens scores, baseline against steered.
+* ``steer vector certify | verify | sign | keygen | export-gguf | import-gguf``: certified vectors
+  (see :mod:`steering_core.certify`).
+* ``steer behaviour calibrate | run | lens``: behavioural style contracts, prompt-vs-injection,
+  the 12 lens scores (baseline against steered).
 * ``steer conform --backend B``: the conformance kit (``spec/conformance.toml``) on one backend.
 * ``steer cprr board | run | cite | check``: the conjecture registry (``spec/cprr/``).
 * ``steer report --out report/`` / ``steer plot FIGURE --data JSON --out FILE``: figures and the HTML report.
-* ``steer certify`` / ``steer verify`` / ``steer sign`` / ``steer keygen`` / ``steer export-gguf`` /
-  ``steer import-gguf``: certified vectors (see :mod:`steering_core.certify`).
+* ``steer serve``: the OpenAI-compatible server.
+
+Old spellings (``steer certify``, ``steer verify``, ..., ``steer lens``, ``--layer N``) still work
+for one release and print a one-line deprecation note on stderr.
 
 Slow steps show progress bars on stderr. Errors of our own (bad input, unavailable model) print
-one line and exit with status 2.
+one line and exit with status 2. Building the parser imports no heavy module (torch,
+transformers, matplotlib, z3): each command imports what it needs when it runs.
 """
 
 from __future__ import annotations
@@ -33,11 +39,26 @@ from contextlib import nullcontext
 from typing import Any
 
 from steering_core.argtypes import comma_floats as _floats
-from steering_core.argtypes import comma_ints as _ints
-from steering_core.errors import InvalidParameterError, SteeringError
+from steering_core.behaviour.cli import add_subcommands as add_behaviour
+from steering_core.behaviour.lens_cli import add_lens_subcommand
+from steering_core.certify.cli import add_subcommands as add_vector_commands
+from steering_core.cli_options import (
+    add_alpha,
+    add_json,
+    add_layers,
+    add_model,
+    add_style,
+    run_parser,
+    subcommands,
+)
+from steering_core.conformance.cli import add_subcommands as add_conform
+from steering_core.cprr.cli import add_subcommands as add_cprr
+from steering_core.defaults import DEFAULT_ALPHA, DEFAULT_LAYER
+from steering_core.execute.options import add_executor_args
+from steering_core.report.cli import add_subcommands as add_report
+from steering_core.serve.cli import add_subcommand as add_serve
 
-DEFAULT_LAYER = 12
-DEFAULT_ALPHA = 0.5
+__all__ = ["DEFAULT_ALPHA", "DEFAULT_LAYER", "build_parser", "main", "run_parser"]
 
 
 def _progress(total: int, desc: str, enabled: bool) -> Any:
@@ -62,18 +83,8 @@ def _load(args: argparse.Namespace) -> Any:
     return load_model(args.model, progress=say)
 
 
-def _add_model(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--model",
-        default=None,
-        help="embedded name ('embedded' = Qwen2.5-Coder-0.5B-Instruct, 'smollm2'), local folder, or HF id",
-    )
-
-
 def _add_recipe(parser: argparse.ArgumentParser) -> None:
-    from steering_core.styles import style_names
-
-    parser.add_argument("--style", default="terse", help=f"seed style: {', '.join(style_names())}")
+    add_style(parser)
     parser.add_argument("--position", choices=["last", "mean"], default="last", help="read position")
     parser.add_argument("--aggregator", choices=["mean", "pca"], default="mean")
     parser.add_argument("--normalize", action="store_true", help="unit-normalise the vector per layer")
@@ -86,7 +97,7 @@ def _extract(lm: Any, args: argparse.Namespace, layers: Sequence[int] | None = N
         lm,
         style=args.style,
         layers=layers,
-        position=args.position,
+        read_at=args.position,
         aggregator=args.aggregator,
         normalize=args.normalize,
     )
@@ -121,31 +132,31 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from steering_core.prompt_sets import prompt_set
     from steering_core.text import word_count
 
+    (layer,) = args.layers  # --layers: exactly one for generate (checked by the parser)
     lm = _load(args)
-    vector = _extract(lm, args, [args.layer])
-    norms = residual_norms(lm.model, lm.tokenizer, prompt_set(), [args.layer])
+    vector = _extract(lm, args, [layer])
+    norms = residual_norms(lm, prompt_set(), [layer])
     median = norms[0].median_norm
-    ratio = perturbation_ratio(args.alpha, vector.norm(args.layer), median)
+    ratio = perturbation_ratio(args.alpha, vector.norm(layer), median)
     show = not args.no_progress
     with _progress(args.max_new_tokens, "baseline", show) as bar:
-        baseline = generate(lm.model, lm.tokenizer, [args.prompt], args.max_new_tokens, on_step=_step(bar))[0]
+        baseline = generate(lm, [args.prompt], args.max_new_tokens, on_step=_step(bar))[0]
     with _progress(args.max_new_tokens, "steered", show) as bar:
         steered = steered_generate(
-            lm.model,
-            lm.tokenizer,
+            lm,
             vector,
             args.alpha,
             [args.prompt],
-            layers=args.layer,
+            layers=layer,
             positions=args.positions,
             max_new_tokens=args.max_new_tokens,
             on_step=_step(bar),
         )[0]
     bw, sw = word_count(baseline), word_count(steered)
-    print(f"model: {lm.name}   style: {args.style}   layer: {args.layer}   alpha: {args.alpha}", end="")
+    print(f"model: {lm.name}   style: {args.style}   layer: {layer}   alpha: {args.alpha}", end="")
     print(f"   positions: {args.positions}")
     print(
-        f"vector norm: {vector.norm(args.layer):.3f}   median residual norm (first token excluded): {median:.3f}   "
+        f"vector norm: {vector.norm(layer):.3f}   median residual norm (first token excluded): {median:.3f}   "
         f"perturbation ratio |alpha|*|v|/|h|: {ratio:.3f}"
     )
     print(f"prompt: {args.prompt}\n")
@@ -158,11 +169,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
             {
                 "model": lm.name,
                 "style": args.style,
-                "layer": args.layer,
+                "layer": layer,
                 "alpha": args.alpha,
                 "positions": args.positions,
                 "prompt": args.prompt,
-                "vector_norm": vector.norm(args.layer),
+                "vector_norm": vector.norm(layer),
                 "median_residual_norm": median,
                 "perturbation_ratio": ratio,
                 "baseline": {"text": baseline, "words": bw},
@@ -178,7 +189,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
     lm = _load(args)
     vector = _extract(lm, args)
-    norms = residual_norms(lm.model, lm.tokenizer, prompt_set(args.prompt_set))
+    norms = residual_norms(lm, prompt_set(args.prompt_set))
     rows = diagnose(vector, norms, args.alpha)
     print(f"model: {lm.name}   style: {args.style}   alpha: {args.alpha}   prompt set: {args.prompt_set}")
     header = f"{'layer':>5} {'median|h|':>10} {'first|h|':>10} {'|v|':>9} {'ratio':>8} {'snr':>8}"
@@ -204,7 +215,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     lm = _load(args)
     vector = _extract(lm, args, args.layers)
     prompts = prompt_set(args.prompt_set)[: args.n_prompts]
-    norms = residual_norms(lm.model, lm.tokenizer, prompt_set(args.prompt_set), args.layers)
+    norms = residual_norms(lm, prompt_set(args.prompt_set), args.layers)
 
     def report(cell: SweepCell) -> None:
         print(
@@ -255,78 +266,78 @@ def cmd_fold(args: argparse.Namespace) -> int:
     vector = _extract(lm, args, args.layers)
     dtype = model_dtype(lm.model)
     deltas = {layer: steering_delta(vector[layer], args.alpha, dtype) for layer in args.layers}
-    out = export_folded(lm.model, lm.tokenizer, deltas, args.out)
+    out = export_folded(lm, deltas, args.out)
     print(f"wrote {out}: {lm.name} with {args.style} x {args.alpha} folded into layers {args.layers} (every position)")
     print(f"load it with AutoModelForCausalLM.from_pretrained({str(out)!r})")
     return 0
 
 
 def cmd_spec(args: argparse.Namespace) -> int:
-    try:
-        from steering_core.formal.matrix import cli_main
-    except ImportError as error:  # pragma: no cover - the formal layer ships with the package
-        print(f"steer spec: the formal layer is not available ({error})", file=sys.stderr)
-        return 2
+    from steering_core.formal.matrix import cli_main
+
     return int(cli_main(list(args.rest)))
 
 
 def _write_json(path: str, data: dict[str, Any]) -> None:
+    """Write ``data`` as JSON to ``path`` atomically (``-``: to stdout)."""
     from steering_core.atomic import write_text_atomic
 
-    target = write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if path == "-":
+        sys.stdout.write(text)
+        return
+    target = write_text_atomic(path, text)
     print(f"wrote {target}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``steer``."""
+    """The argument parser of ``steer`` (building it imports no heavy module: see :mod:`.cli_options`)."""
     parser = argparse.ArgumentParser(prog="steer", description="Activation steering with checked properties.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = subcommands(parser, "command")
 
     p = sub.add_parser("prepare", help="assemble, verify and convert an embedded model (once)")
-    _add_model(p)
+    add_model(p)
     p.set_defaults(func=cmd_prepare)
 
     p = sub.add_parser("generate", help="baseline and steered answers side by side")
-    _add_model(p)
+    add_model(p)
     _add_recipe(p)
-    p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
-    p.add_argument("--layer", type=int, default=DEFAULT_LAYER)
+    add_alpha(p)
+    add_layers(p, single=True)
     p.add_argument("--positions", choices=["all", "prompt", "generated"], default="all")
     p.add_argument("--prompt", default="Explain what a mutex is.")
     p.add_argument("--max-new-tokens", type=int, default=120)
-    p.add_argument("--json", default=None, help="also write the result as JSON")
+    add_json(p)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("diagnose", help="per-layer residual norms, vector norms, ratios and SNR")
-    _add_model(p)
+    add_model(p)
     _add_recipe(p)
-    p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
+    add_alpha(p)
     p.add_argument("--prompt-set", default="neutral-questions-v1")
-    p.add_argument("--json", default=None)
+    add_json(p)
     p.set_defaults(func=cmd_diagnose)
 
     p = sub.add_parser("sweep", help="alpha sweep: words, ratio and phase per (layer, alpha)")
-    _add_model(p)
+    add_model(p)
     _add_recipe(p)
-    p.add_argument("--layers", type=_ints, default=[DEFAULT_LAYER])
+    add_layers(p)
     p.add_argument("--alphas", type=_floats, default=[0.1, 0.25, 0.5, 1.0, 2.0, 3.0])
     p.add_argument("--prompt-set", default="neutral-questions-v1")
     p.add_argument("--n-prompts", type=int, default=8)
     p.add_argument("--max-new-tokens", type=int, default=64)
     p.add_argument("--positions", choices=["all", "prompt", "generated"], default="all")
-    p.add_argument("--json", default="out/sweep.json")
+    add_json(p, default="out/sweep.json")
     p.add_argument("--no-progress", action="store_true")
-    from steering_core.execute.options import add_executor_args
-
     add_executor_args(p)
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("fold", help="export steered weights (alpha*v folded into biases) as a normal model folder")
-    _add_model(p)
+    add_model(p)
     _add_recipe(p)
-    p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
-    p.add_argument("--layers", type=_ints, default=[DEFAULT_LAYER])
+    add_alpha(p)
+    add_layers(p)
     p.add_argument("--out", required=True, help="folder to write (replaced atomically)")
     p.set_defaults(func=cmd_fold)
 
@@ -334,32 +345,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the matrix")
     p.set_defaults(func=cmd_spec)
 
-    from steering_core.certify.cli import add_subcommands
+    p = sub.add_parser("vector", help="certified vectors: certify, verify, sign, keygen, export-gguf, import-gguf")
+    add_vector_commands(subcommands(p, "vector_command"))
+    add_vector_commands(sub, deprecated_prefix="steer vector")  # steer certify, ...: old spellings
 
-    add_subcommands(sub)  # certify, verify, sign, keygen, export-gguf, import-gguf
-
-    from steering_core.behaviour.cli import add_subcommands as add_behaviour
-
-    add_behaviour(sub)  # behaviour calibrate | run
-
-    from steering_core.behaviour.lens_cli import add_lens_subcommand
-
-    add_lens_subcommand(sub)  # lens
-
-    from steering_core.cprr.cli import add_subcommands as add_cprr
-
+    add_behaviour(sub)  # behaviour calibrate | run | lens
+    add_lens_subcommand(sub, deprecated=True)  # steer lens: old spelling of steer behaviour lens
     add_cprr(sub)  # cprr board | run | cite | check
-
-    from steering_core.conformance.cli import add_subcommands as add_conform
-
     add_conform(sub)  # conform
-
-    from steering_core.report.cli import add_subcommands as add_report
-
     add_report(sub)  # report, plot
-
-    from steering_core.serve.cli import add_subcommand as add_serve
-
     add_serve(sub)  # serve (needs the serve extra only when run)
     return parser
 
@@ -367,48 +361,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``steer`` console script."""
     return run_parser(build_parser(), argv)
-
-
-def run_parser(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the chosen subcommand; every failure is one line on stderr, no traceback.
-
-    Exit status: 2 for bad input and unavailable resources (our typed errors, file-system errors
-    such as a missing or unwritable path), 130 on Ctrl-C, 1 for anything unexpected (a bug: set
-    ``STEER_DEBUG=1`` to see its traceback).
-    """
-    args, extra = parser.parse_known_args(argv)
-    if extra:
-        if getattr(args, "command", None) != "spec":
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
-        args.rest = [*extra, *getattr(args, "rest", [])]  # `steer spec --skip-smt`: argparse's REMAINDER skips options
-    try:
-        return int(args.func(args))
-    except (SteeringError, InvalidParameterError) as error:
-        print(f"steer: error: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        print(f"steer: error: {_one_line(error)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("steer: interrupted", file=sys.stderr)
-        return 130
-    except Exception as error:  # a bug: one line for the user, the traceback on request
-        import os
-
-        if os.environ.get("STEER_DEBUG"):
-            raise
-        print(
-            f"steer: internal error: {type(error).__name__}: {_one_line(error)} (set STEER_DEBUG=1 for the traceback)",
-            file=sys.stderr,
-        )
-        return 1
-
-
-def _one_line(error: BaseException) -> str:
-    """An exception's message on one line (file errors name the path)."""
-    if isinstance(error, OSError) and error.filename is not None and error.strerror:
-        return f"{error.filename}: {error.strerror}"
-    return " ".join(str(error).split()) or type(error).__name__
 
 
 if __name__ == "__main__":

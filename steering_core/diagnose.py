@@ -19,21 +19,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, overload
 
 import torch
 from torch import nn
 
 from steering_core.argcheck import check_layers
+from steering_core.deprecation import split_loaded
 from steering_core.errors import InvalidParameterError
 from steering_core.extract import forward_capture
 from steering_core.layers import locate
+from steering_core.models import LoadedModel
 from steering_core.ops import perturbation_ratio
 from steering_core.prompts import encode
 from steering_core.vector import SteeringVector
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LayerNorms:
     """Residual-norm statistics of one layer's output over a prompt set."""
 
@@ -45,7 +47,7 @@ class LayerNorms:
     n_positions: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LayerDiagnosis:
     """One row of the diagnosis table."""
 
@@ -62,8 +64,28 @@ class LayerDiagnosis:
         return asdict(self)
 
 
-@torch.no_grad()
+@overload
 def residual_norms(
+    lm: LoadedModel,
+    prompts: Sequence[str],
+    layers: Sequence[int] | None = None,
+    chat: bool = True,
+    batch_size: int = 8,
+) -> list[LayerNorms]: ...
+@overload
+def residual_norms(lm: nn.Module, *args: Any, **kwargs: Any) -> list[LayerNorms]: ...  # deprecated form
+def residual_norms(lm: Any, *args: Any, **kwargs: Any) -> list[LayerNorms]:
+    """Per-layer residual-norm statistics (see the module docstring).
+
+    ``residual_norms(lm, prompts, layers=None, chat=True, batch_size=8)``. Deprecated:
+    ``residual_norms(model, tokenizer, prompts, ...)``.
+    """
+    model, tokenizer, args, kwargs = split_loaded(lm, args, kwargs, "residual_norms")
+    return _residual_norms(model, tokenizer, *args, **kwargs)
+
+
+@torch.no_grad()
+def _residual_norms(
     model: nn.Module,
     tokenizer: Any,
     prompts: Sequence[str],
@@ -71,7 +93,6 @@ def residual_norms(
     chat: bool = True,
     batch_size: int = 8,
 ) -> list[LayerNorms]:
-    """Per-layer residual-norm statistics (see the module docstring)."""
     _, blocks = locate(model)
     chosen = list(range(len(blocks))) if layers is None else check_layers(layers, len(blocks))
     if isinstance(prompts, (str, bytes)) or not isinstance(prompts, Sequence) or not prompts:
@@ -100,12 +121,12 @@ def residual_norms(
         spread = float(torch.sqrt((centred**2).sum(dim=-1).mean()))
         out.append(
             LayerNorms(
-                layer,
-                float(norms.median()),
-                float(norms.mean()),
-                float(first_norms.median()),
-                spread,
-                int(norms.numel()),
+                layer=layer,
+                median_norm=float(norms.median()),
+                mean_norm=float(norms.mean()),
+                first_token_norm=float(first_norms.median()),
+                spread=spread,
+                n_positions=int(norms.numel()),
             )
         )
     return out
@@ -125,13 +146,13 @@ def diagnose(
         vnorm = vnorms[stats.layer]
         rows.append(
             LayerDiagnosis(
-                stats.layer,
-                stats.median_norm,
-                stats.first_token_norm,
-                vnorm,
-                alpha,
-                perturbation_ratio(alpha, vnorm, stats.median_norm),
-                vnorm / stats.spread if stats.spread > 0 else float("inf"),
+                layer=stats.layer,
+                median_norm=stats.median_norm,
+                first_token_norm=stats.first_token_norm,
+                vector_norm=vnorm,
+                alpha=alpha,
+                ratio=perturbation_ratio(alpha, vnorm, stats.median_norm),
+                snr=vnorm / stats.spread if stats.spread > 0 else float("inf"),
             )
         )
     return rows

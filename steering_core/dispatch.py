@@ -57,6 +57,7 @@ from steering_core.errors import (
     SteeringError,
     UnsupportedModelError,
 )
+from steering_core.hooks import hook_registered
 from steering_core.layers import join_output, split_output
 from steering_core.ops import steering_delta
 
@@ -133,7 +134,6 @@ class StepState:
     in_prompt: torch.Tensor | None = None
     # per-call cache: op.mask_key -> (mask or None for "every position", any position steered)
     masks: dict[Any, tuple[torch.Tensor | None, bool]] = field(default_factory=dict)
-    calls: int = 0
 
 
 @dataclass(eq=False)
@@ -258,11 +258,6 @@ class Frame:
             self.states[ident] = st
         return st
 
-    @property
-    def calls(self) -> int:
-        """Forward passes of the base model this frame saw, over all threads."""
-        return sum(s.calls for s in list(self.states.values()))
-
 
 _ACTIVE: ContextVar[tuple[Frame, ...]] = ContextVar("steering_core_active_frames", default=())
 _LOCK = threading.RLock()
@@ -320,7 +315,6 @@ def _make_pre_hook(base: nn.Module) -> Any:
                 st.in_prompt = (absolute < st.prompt_len).unsqueeze(0).expand(batch, seq)
             st.masks.clear()
             st.valid = True
-            st.calls += 1
         return None
 
     return pre_hook
@@ -487,14 +481,9 @@ def check_removed(installed: Sequence[tuple[nn.Module, RemovableHandle]]) -> Non
         HookLeakError: a hook is still on its module.
     """
     for module, handle in installed:
-        for attr in (
-            "_forward_hooks",
-            "_forward_pre_hooks",
-            "_forward_hooks_with_kwargs",
-            "_forward_hooks_always_called",
-        ):
-            if handle.id in getattr(module, attr, {}):
-                raise HookLeakError(f"steer: hook {handle.id} is still on {type(module).__name__}.{attr} after exit")
+        registry = hook_registered(module, handle.id)
+        if registry is not None:
+            raise HookLeakError(f"steer: hook {handle.id} is still on {type(module).__name__}.{registry} after exit")
 
 
 @contextmanager

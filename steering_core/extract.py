@@ -2,10 +2,10 @@
 
 For each contrast pair the positive and negative instruction are wrapped in the chat template
 and run through the model *together*, left-padded in one batch, with forward hooks capturing
-the output of every decoder layer at once. The read position is ``last`` (the last token of the
-templated prompt, i.e. the position that produces the answer's first token) or ``mean`` (the
-mean over the instruction's own tokens inside the template; never padding, never template
-scaffolding). Differences ``positive - negative`` are aggregated over pairs by their ``mean``
+the output of every decoder layer at once. The read position ``read_at`` is ``last`` (the last
+token of the templated prompt, i.e. the position that produces the answer's first token) or
+``mean`` (the mean over the instruction's own tokens inside the template; never padding, never
+template scaffolding). Differences ``positive - negative`` are aggregated over pairs by their ``mean``
 (default) or by ``pca`` (the first principal direction of the uncentred differences, oriented
 and scaled so that it agrees with their mean projection; with one pair both give the
 difference itself). Raw vectors by default; ``normalize=True`` scales each layer to unit norm.
@@ -17,16 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, overload
 
 import torch
 from torch import nn
 
 from steering_core.argcheck import check_layers
+from steering_core.deprecation import renamed_keyword, split_loaded
 from steering_core.errors import InvalidParameterError
-from steering_core.layers import locate, split_output
+from steering_core.layers import hidden_size, locate, split_output
+from steering_core.models import LoadedModel, is_loaded, model_name_of
 from steering_core.prompts import EncodedBatch, encode
-from steering_core.styles import ContrastPair, Style, as_style
+from steering_core.styles import ContrastPair, Style, as_style, make_style
 from steering_core.vector import Aggregator, ReadPosition, Recipe, SteeringVector
 
 READ_POSITIONS: tuple[str, ...] = ("last", "mean")
@@ -76,22 +78,26 @@ def forward_capture(model: nn.Module, batch: EncodedBatch, layers: Sequence[int]
     return captured
 
 
+def _check_read_at(read_at: object, name: str) -> None:
+    """Refuse a read position other than ``last``/``mean``, naming the keyword the caller used."""
+    if read_at not in READ_POSITIONS:
+        raise InvalidParameterError(name, f"one of {READ_POSITIONS}", repr(read_at))
+
+
 @torch.no_grad()
-def read_activations(
+def _read_activations(
     model: nn.Module,
     tokenizer: Any,
     prompts: Sequence[str],
     layers: int | Sequence[int] | None = None,
-    position: ReadPosition = "last",
+    read_at: ReadPosition = "last",
     chat: bool = True,
     batch_size: int = 16,
+    *,
+    position: ReadPosition | None = None,
 ) -> torch.Tensor:
-    """Activations of ``prompts`` at ``position``, float32, shape ``(n_prompts, n_layers, hidden)``.
-
-    One forward pass per batch captures every requested layer (default: all layers).
-    """
-    if position not in READ_POSITIONS:
-        raise InvalidParameterError("position", f"one of {READ_POSITIONS}", repr(position))
+    read_at = renamed_keyword("read_activations", "position", position, "read_at", read_at, "last")
+    _check_read_at(read_at, "read_at" if position is None else "position")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidParameterError("batch_size", "an int >= 1", repr(batch_size))
     _, blocks = locate(model)
@@ -102,13 +108,37 @@ def read_activations(
         batch = encode(tokenizer, prompts[start : start + batch_size], chat=chat, device=device)
         captured = forward_capture(model, batch, chosen)
         stacked = torch.stack([captured[layer] for layer in chosen], dim=1).to(torch.float32)  # (B, L, S, d)
-        if position == "last":
+        if read_at == "last":
             rows.append(stacked[:, :, -1, :])  # left padding: the last column is every prompt's last token
         else:
             weights = batch.content_mask.to(torch.float32)  # (B, S)
             summed = torch.einsum("blsd,bs->bld", stacked, weights)
             rows.append(summed / weights.sum(dim=1).clamp(min=1.0)[:, None, None])
     return torch.cat(rows, dim=0)
+
+
+@overload
+def read_activations(
+    lm: LoadedModel,
+    prompts: Sequence[str],
+    layers: int | Sequence[int] | None = None,
+    read_at: ReadPosition = "last",
+    chat: bool = True,
+    batch_size: int = 16,
+    *,
+    position: ReadPosition | None = None,
+) -> torch.Tensor: ...
+@overload
+def read_activations(lm: nn.Module, *args: Any, **kwargs: Any) -> torch.Tensor: ...  # deprecated form
+def read_activations(lm: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
+    """Activations of ``prompts`` read at ``read_at``, float32, shape ``(n_prompts, n_layers, hidden)``.
+
+    ``read_activations(lm, prompts, layers=None, read_at="last", chat=True, batch_size=16)``.
+    One forward pass per batch captures every requested layer (default: all layers).
+    Deprecated: ``read_activations(model, tokenizer, prompts, ...)`` and the keyword ``position``.
+    """
+    model, tokenizer, args, kwargs = split_loaded(lm, args, kwargs, "read_activations")
+    return _read_activations(model, tokenizer, *args, **kwargs)
 
 
 def aggregate(diffs: torch.Tensor, aggregator: Aggregator) -> torch.Tensor:
@@ -131,35 +161,22 @@ def aggregate(diffs: torch.Tensor, aggregator: Aggregator) -> torch.Tensor:
     return out
 
 
-def extract(
-    loaded_or_model: Any,
-    tokenizer: Any | None = None,
+def _extract(
+    model: nn.Module,
+    tokenizer: Any,
     style: str | Style | Iterable[ContrastPair | Sequence[str]] = "terse",
     layers: int | Sequence[int] | None = None,
-    position: ReadPosition = "last",
+    read_at: ReadPosition = "last",
     aggregator: Aggregator = "mean",
     normalize: bool = False,
     chat: bool = True,
     batch_size: int = 16,
     model_name: str | None = None,
+    *,
+    position: ReadPosition | None = None,
 ) -> SteeringVector:
-    """Extract a steering vector for ``style`` at ``layers`` (default: every layer).
-
-    ``loaded_or_model`` is a :class:`steering_core.models.LoadedModel` (then ``tokenizer`` may
-    be omitted) or a model, with ``tokenizer`` given. ``style`` is a seed style name, a
-    :class:`Style`, or an iterable of pairs.
-
-    Post: a :class:`SteeringVector` in float32 with one finite direction per requested layer.
-    """
-    from steering_core.layers import hidden_size
-    from steering_core.models import LoadedModel
-    from steering_core.styles import make_style
-
-    if isinstance(loaded_or_model, LoadedModel):
-        model, tokenizer = loaded_or_model.model, tokenizer or loaded_or_model.tokenizer
-        model_name = model_name or loaded_or_model.name
-    else:
-        model = loaded_or_model
+    read_at = renamed_keyword("extract", "position", position, "read_at", read_at, "last")
+    _check_read_at(read_at, "read_at" if position is None else "position")
     if tokenizer is None:
         raise InvalidParameterError("tokenizer", "the model's tokenizer", None)
     style_obj = as_style(style) if isinstance(style, (str, Style)) else make_style("custom", style)
@@ -168,15 +185,51 @@ def extract(
     prompts: list[str] = []
     for pair in style_obj.pairs:
         prompts.extend([pair.positive, pair.negative])
-    acts = read_activations(model, tokenizer, prompts, chosen, position, chat, batch_size)
+    acts = _read_activations(model, tokenizer, prompts, chosen, read_at, chat, batch_size)
     diffs = acts[0::2] - acts[1::2]  # (n_pairs, n_layers, hidden)
     vectors = aggregate(diffs, aggregator)
     result = SteeringVector(
-        {layer: vectors[i].contiguous() for i, layer in enumerate(chosen)},
-        hidden_size(model),
-        n_layers,
-        model_name or getattr(getattr(model, "config", None), "_name_or_path", None) or type(model).__name__,
-        style_obj.name,
-        Recipe(style_obj.pairs, position, aggregator, False, chat),
+        directions={layer: vectors[i].contiguous() for i, layer in enumerate(chosen)},
+        hidden_size=hidden_size(model),
+        num_layers=n_layers,
+        model_name=model_name or model_name_of(model),
+        style=style_obj.name,
+        recipe=Recipe(
+            pairs=style_obj.pairs, read_at=read_at, aggregator=aggregator, normalized=False, chat_template=chat
+        ),
     )
     return result.normalized() if normalize else result
+
+
+@overload
+def extract(
+    lm: LoadedModel,
+    style: str | Style | Iterable[ContrastPair | Sequence[str]] = "terse",
+    layers: int | Sequence[int] | None = None,
+    read_at: ReadPosition = "last",
+    aggregator: Aggregator = "mean",
+    normalize: bool = False,
+    chat: bool = True,
+    batch_size: int = 16,
+    model_name: str | None = None,
+    *,
+    position: ReadPosition | None = None,
+) -> SteeringVector: ...
+@overload
+def extract(lm: nn.Module, *args: Any, **kwargs: Any) -> SteeringVector: ...  # deprecated form
+def extract(lm: Any, *args: Any, **kwargs: Any) -> SteeringVector:
+    """Extract a steering vector for ``style`` at ``layers`` (default: every layer).
+
+    ``extract(lm, style="terse", layers=None, read_at="last", aggregator="mean",
+    normalize=False, chat=True, batch_size=16, model_name=None)``: ``lm`` is a
+    :class:`steering_core.models.LoadedModel`; ``style`` a seed style name, a :class:`Style`, or
+    an iterable of pairs; ``read_at`` where activations are read (``last`` token of the templated
+    prompt, or ``mean`` over the instruction's own tokens). ``model_name`` defaults to
+    ``lm.name``. Deprecated: ``extract(model, tokenizer, ...)`` and the keyword ``position``.
+
+    Post: a :class:`SteeringVector` in float32 with one finite direction per requested layer.
+    """
+    model, tokenizer, args, kwargs = split_loaded(lm, args, kwargs, "extract")
+    if is_loaded(lm) and len(args) < 8 and kwargs.get("model_name") is None:
+        kwargs["model_name"] = getattr(lm, "name", None)
+    return _extract(model, tokenizer, *args, **kwargs)

@@ -31,21 +31,22 @@ one). Other architectures are refused.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import threading
 import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import torch
 from torch import nn
 
+from steering_core.atomic import atomic_dir
+from steering_core.deprecation import split_loaded
 from steering_core.errors import UnsupportedModelError
 from steering_core.layers import locate
+from steering_core.models import LoadedModel
 
 FOLDED_LOGIT_RTOL: dict[torch.dtype, float] = {
     torch.float32: 1e-5,
@@ -214,7 +215,21 @@ def _llama_config_for(config: Any) -> Any:
     return LlamaConfig(attention_bias=True, mlp_bias=True, **fields)
 
 
-def export_folded(
+@overload
+def export_folded(lm: LoadedModel, deltas: Mapping[int, torch.Tensor], out_dir: str | os.PathLike[str]) -> Path: ...
+@overload
+def export_folded(lm: nn.Module, *args: Any, **kwargs: Any) -> Path: ...  # deprecated form
+def export_folded(lm: Any, *args: Any, **kwargs: Any) -> Path:
+    """Write ``lm``'s model with ``deltas`` folded in as a normal model folder (atomically).
+
+    ``export_folded(lm, deltas, out_dir)``; the tokenizer (if any) is saved with it.
+    Deprecated: ``export_folded(model, tokenizer, deltas, out_dir)``. See :func:`_export_folded`.
+    """
+    model, tokenizer, args, kwargs = split_loaded(lm, args, kwargs, "export_folded")
+    return _export_folded(model, tokenizer, *args, **kwargs)
+
+
+def _export_folded(
     model: nn.Module,
     tokenizer: Any,
     deltas: Mapping[int, torch.Tensor],
@@ -251,15 +266,8 @@ def export_folded(
                 raise UnsupportedModelError(f"export: no source for parameter {name!r}")
     exported.tie_weights()
     exported.eval()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_dir(target) as tmp:
         exported.save_pretrained(str(tmp))
         if tokenizer is not None:
             tokenizer.save_pretrained(str(tmp))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return target

@@ -3,18 +3,23 @@
 Prompts are user messages wrapped in the chat template; answers are decoded without special
 tokens and cut at the first end-of-sequence token. Generation is greedy (``do_sample=False``)
 so a steered answer differs from the baseline only because of the steering.
+
+Every function takes the loaded model first (``generate(lm, prompts)``); the old
+``generate(model, tokenizer, prompts)`` form works for one more release with a
+:class:`DeprecationWarning` (:func:`steering_core.models.split_loaded`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import torch
 from torch import nn
 
+from steering_core.deprecation import split_loaded
 from steering_core.errors import InvalidParameterError
+from steering_core.models import LoadedModel
 from steering_core.prompts import check_prompts, encode, pad_token_id
 from steering_core.steer import Positions, steer
 from steering_core.vector import SteeringVector
@@ -48,7 +53,7 @@ def eos_token_ids(tokenizer: Any, model: nn.Module) -> set[int]:
 
 
 @torch.no_grad()
-def generate_tokens(
+def _generate_tokens(
     model: nn.Module,
     tokenizer: Any,
     prompts: Sequence[str],
@@ -58,7 +63,6 @@ def generate_tokens(
     use_cache: bool = True,
     on_step: StepCallback | None = None,
 ) -> list[list[int]]:
-    """Greedy new-token ids for each prompt (one batch, left-padded), cut after the first EOS."""
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
         raise InvalidParameterError("max_new_tokens", "an int >= 1", repr(max_new_tokens))
     if (
@@ -96,7 +100,29 @@ def generate_tokens(
     return cut
 
 
-def generate(
+@overload
+def generate_tokens(
+    lm: LoadedModel,
+    prompts: Sequence[str],
+    max_new_tokens: int = 96,
+    min_new_tokens: int = 0,
+    chat: bool = True,
+    use_cache: bool = True,
+    on_step: StepCallback | None = None,
+) -> list[list[int]]: ...
+@overload
+def generate_tokens(lm: nn.Module, *args: Any, **kwargs: Any) -> list[list[int]]: ...  # deprecated form
+def generate_tokens(lm: Any, *args: Any, **kwargs: Any) -> list[list[int]]:
+    """Greedy new-token ids for each prompt (one batch, left-padded), cut after the first EOS.
+
+    ``generate_tokens(lm, prompts, max_new_tokens=96, min_new_tokens=0, chat=True,
+    use_cache=True, on_step=None)``. Deprecated: ``generate_tokens(model, tokenizer, prompts, ...)``.
+    """
+    model, tokenizer, args, kwargs = split_loaded(lm, args, kwargs, "generate_tokens")
+    return _generate_tokens(model, tokenizer, *args, **kwargs)
+
+
+def _generate(
     model: nn.Module,
     tokenizer: Any,
     prompts: Sequence[str],
@@ -105,24 +131,43 @@ def generate(
     batch_size: int = 8,
     on_step: StepCallback | None = None,
 ) -> list[str]:
-    """Greedy answers (decoded text) for ``prompts``, ``batch_size`` prompts at a time.
-
-    Raises:
-        InvalidParameterError, EmptyPromptError: bad prompts (:func:`steering_core.prompts.check_prompts`)
-            or ``batch_size`` not an int >= 1, before anything runs.
-    """
     prompts = check_prompts(prompts, tokenizer, chat)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidParameterError("batch_size", "an int >= 1", repr(batch_size))
     answers: list[str] = []
     for start in range(0, len(prompts), batch_size):
         chunk = prompts[start : start + batch_size]
-        for ids in generate_tokens(model, tokenizer, chunk, max_new_tokens, chat=chat, on_step=on_step):
+        for ids in _generate_tokens(model, tokenizer, chunk, max_new_tokens, chat=chat, on_step=on_step):
             answers.append(tokenizer.decode(ids, skip_special_tokens=True).strip())
     return answers
 
 
-def steered_generate(
+@overload
+def generate(
+    lm: LoadedModel,
+    prompts: Sequence[str],
+    max_new_tokens: int = 96,
+    chat: bool = True,
+    batch_size: int = 8,
+    on_step: StepCallback | None = None,
+) -> list[str]: ...
+@overload
+def generate(lm: nn.Module, *args: Any, **kwargs: Any) -> list[str]: ...  # deprecated form
+def generate(lm: Any, *args: Any, **kwargs: Any) -> list[str]:
+    """Greedy answers (decoded text) for ``prompts``, ``batch_size`` prompts at a time.
+
+    ``generate(lm, prompts, max_new_tokens=96, chat=True, batch_size=8, on_step=None)``.
+    Deprecated: ``generate(model, tokenizer, prompts, ...)``.
+
+    Raises:
+        InvalidParameterError, EmptyPromptError: bad prompts (:func:`steering_core.prompts.check_prompts`)
+            or ``batch_size`` not an int >= 1, before anything runs.
+    """
+    model, tokenizer, args, kwargs = split_loaded(lm, args, kwargs, "generate")
+    return _generate(model, tokenizer, *args, **kwargs)
+
+
+def _steered_generate(
     model: nn.Module,
     tokenizer: Any,
     vector: SteeringVector | torch.Tensor,
@@ -134,28 +179,31 @@ def steered_generate(
     batch_size: int = 8,
     on_step: StepCallback | None = None,
 ) -> list[str]:
-    """Greedy answers for ``prompts`` while steering with ``alpha * vector`` at ``layers``."""
     prompts = check_prompts(prompts, tokenizer)  # refused before anything is installed
     with steer(model, vector, alpha, layers=layers, positions=positions):
-        return generate(model, tokenizer, prompts, max_new_tokens, batch_size=batch_size, on_step=on_step)
+        return _generate(model, tokenizer, prompts, max_new_tokens, batch_size=batch_size, on_step=on_step)
 
 
-@dataclass(frozen=True)
-class SideBySide:
-    """A baseline and a steered answer to one prompt, with their word counts."""
+@overload
+def steered_generate(
+    lm: LoadedModel,
+    vector: SteeringVector | torch.Tensor,
+    alpha: float,
+    prompts: Sequence[str],
+    layers: int | Iterable[int] | None = None,
+    positions: Positions = "all",
+    max_new_tokens: int = 96,
+    batch_size: int = 8,
+    on_step: StepCallback | None = None,
+) -> list[str]: ...
+@overload
+def steered_generate(lm: nn.Module, *args: Any, **kwargs: Any) -> list[str]: ...  # deprecated form
+def steered_generate(lm: Any, *args: Any, **kwargs: Any) -> list[str]:
+    """Greedy answers for ``prompts`` while steering with ``alpha * vector`` at ``layers``.
 
-    prompt: str
-    baseline: str
-    steered: str
-
-    @property
-    def baseline_words(self) -> int:
-        from steering_core.text import word_count
-
-        return word_count(self.baseline)
-
-    @property
-    def steered_words(self) -> int:
-        from steering_core.text import word_count
-
-        return word_count(self.steered)
+    ``steered_generate(lm, vector, alpha, prompts, layers=None, positions="all",
+    max_new_tokens=96, batch_size=8, on_step=None)``. Deprecated:
+    ``steered_generate(model, tokenizer, vector, alpha, prompts, ...)``.
+    """
+    model, tokenizer, args, kwargs = split_loaded(lm, args, kwargs, "steered_generate")
+    return _steered_generate(model, tokenizer, *args, **kwargs)

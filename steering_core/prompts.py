@@ -49,7 +49,7 @@ def pad_token_id(tokenizer: Any) -> int:
     return pad
 
 
-@dataclass
+@dataclass(kw_only=True)
 class EncodedBatch:
     """Left-padded token ids for a batch.
 
@@ -147,4 +147,9 @@ def encode(
         input_ids[row, width - n :] = torch.tensor(seq, dtype=torch.long)
         attention[row, width - n :] = 1
         content[row, width - n :] = torch.tensor(cmask, dtype=torch.bool)
-    return EncodedBatch(input_ids.to(device), attention.to(device), content.to(device), texts)
+    return EncodedBatch(
+        input_ids=input_ids.to(device),
+        attention_mask=attention.to(device),
+        content_mask=content.to(device),
+        texts=texts,
+    )

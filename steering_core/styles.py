@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from steering_core.errors import InvalidParameterError, UnknownStyleError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ContrastPair:
     """One positive/negative instruction pair (plain text, before any chat template)."""
 
@@ -26,7 +26,7 @@ class ContrastPair:
                 raise InvalidParameterError(f"pair.{label}", "a non-empty string", repr(text))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Style:
     """A named style axis: one or more contrast pairs, positive pole first."""
 
@@ -43,34 +43,40 @@ class Style:
 
 SEED_STYLES: dict[str, Style] = {
     "terse": Style(
-        "terse",
-        (
+        name="terse",
+        pairs=(
             ContrastPair(
-                "Be extremely concise and technical. No filler words.",
-                "Please explain thoroughly with lots of context and examples.",
+                positive="Be extremely concise and technical. No filler words.",
+                negative="Please explain thoroughly with lots of context and examples.",
             ),
         ),
-        "short, technical answers (negative pole: long, example-rich explanations)",
+        description="short, technical answers (negative pole: long, example-rich explanations)",
     ),
     "formal": Style(
-        "formal",
-        (ContrastPair("Respond in precise, formal academic prose.", "Just chat with me casually."),),
-        "formal academic register (negative pole: casual chat)",
+        name="formal",
+        pairs=(
+            ContrastPair(positive="Respond in precise, formal academic prose.", negative="Just chat with me casually."),
+        ),
+        description="formal academic register (negative pole: casual chat)",
     ),
     "socratic": Style(
-        "socratic",
-        (ContrastPair("Respond only with targeted clarifying questions.", "Give me the answer directly."),),
-        "answers with clarifying questions (negative pole: direct answers)",
-    ),
-    "dry-wit": Style(
-        "dry-wit",
-        (
+        name="socratic",
+        pairs=(
             ContrastPair(
-                "Respond with dry understatement and laconic precision.",
-                "Be enthusiastic, warm, and encouraging.",
+                positive="Respond only with targeted clarifying questions.", negative="Give me the answer directly."
             ),
         ),
-        "dry understatement (negative pole: enthusiasm and warmth)",
+        description="answers with clarifying questions (negative pole: direct answers)",
+    ),
+    "dry-wit": Style(
+        name="dry-wit",
+        pairs=(
+            ContrastPair(
+                positive="Respond with dry understatement and laconic precision.",
+                negative="Be enthusiastic, warm, and encouraging.",
+            ),
+        ),
+        description="dry understatement (negative pole: enthusiasm and warmth)",
     ),
 }
 
@@ -99,10 +105,10 @@ def make_style(name: str, pairs: Iterable[ContrastPair | Sequence[str]], descrip
         if isinstance(pair, ContrastPair):
             built.append(pair)
         elif isinstance(pair, Sequence) and not isinstance(pair, str) and len(pair) == 2:
-            built.append(ContrastPair(str(pair[0]), str(pair[1])))
+            built.append(ContrastPair(positive=str(pair[0]), negative=str(pair[1])))
         else:
             raise InvalidParameterError(f"pairs[{index}]", "a ContrastPair or a (positive, negative) pair", repr(pair))
-    return Style(name, tuple(built), description)
+    return Style(name=name, pairs=tuple(built), description=description)
 
 
 def as_style(style: str | Style) -> Style:

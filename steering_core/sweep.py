@@ -12,25 +12,61 @@ Per layer the thresholds are read off the sorted alphas (by ``|alpha|``): ``dead
 largest alpha below which every cell is dead, ``effective`` the range of effective alphas,
 and ``collapse_min`` the smallest collapsing alpha. The perturbation ratio
 ``|alpha| * ||v|| / median residual norm`` is reported per cell so thresholds transfer.
+
+This module owns the one sweep-cell schema of the project: the phases (:data:`PHASES`), how a
+cell's answers are judged (:func:`judge`: ``mean_words``, ``n_degenerate``, ``n_identical``,
+``n_answers``, ``phase``) and how thresholds are read off cells (:func:`layer_thresholds`).
+``steer sweep`` (:class:`SweepCell`), the certificate's alpha cells
+(:mod:`steering_core.certify.measure`), the figures (:mod:`steering_core.plots.data`) and the
+report use these names and these functions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, overload
 
 from torch import nn
 
+from steering_core.deprecation import split_loaded
 from steering_core.diagnose import LayerNorms
 from steering_core.generate import generate
+from steering_core.models import LoadedModel
 from steering_core.ops import perturbation_ratio
 from steering_core.steer import steer
 from steering_core.text import is_degenerate, word_count
 from steering_core.vector import SteeringVector
 
 Phase = Literal["dead", "effective", "collapse"]
+PHASES: tuple[Phase, ...] = ("dead", "effective", "collapse")
 COLLAPSE_SHARE = 0.5
+
+
+class PhasePoint(Protocol):
+    """Anything with an ``alpha`` and the ``phase`` measured there (every sweep cell type)."""
+
+    @property
+    def alpha(self) -> float: ...
+
+    @property
+    def phase(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """Steered answers judged against the baseline answers (see :func:`judge`).
+
+    ``mean_words``: mean :func:`~steering_core.text.word_count` of the steered answers;
+    ``n_degenerate`` / ``n_identical``: how many are degenerate / token-for-token identical to
+    the baseline; ``n_answers``: how many there are; ``phase``: one of :data:`PHASES`.
+    """
+
+    mean_words: float
+    n_degenerate: int
+    n_identical: int
+    n_answers: int
+    phase: Phase
 
 
 @dataclass(frozen=True)
@@ -74,27 +110,11 @@ class SweepResult:
         return sum(word_count(a) for a in self.baseline) / len(self.baseline)
 
     def thresholds(self) -> list[Thresholds]:
-        """Per-layer phase boundaries (see the module docstring)."""
-        out: list[Thresholds] = []
-        for layer in sorted({c.layer for c in self.cells}):
-            cells = sorted((c for c in self.cells if c.layer == layer), key=lambda c: abs(c.alpha))
-            dead_max = None
-            for cell in cells:
-                if cell.phase != "dead":
-                    break
-                dead_max = cell.alpha
-            effective = [c.alpha for c in cells if c.phase == "effective"]
-            collapsed = [c.alpha for c in cells if c.phase == "collapse"]
-            out.append(
-                Thresholds(
-                    layer,
-                    dead_max,
-                    min(effective, key=abs) if effective else None,
-                    max(effective, key=abs) if effective else None,
-                    min(collapsed, key=abs) if collapsed else None,
-                )
-            )
-        return out
+        """Per-layer phase boundaries (:func:`layer_thresholds`, see the module docstring)."""
+        return [
+            layer_thresholds(layer, [c for c in self.cells if c.layer == layer])
+            for layer in sorted({c.layer for c in self.cells})
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready result (answers included)."""
@@ -106,6 +126,38 @@ class SweepResult:
             "cells": [asdict(c) for c in self.cells],
             "thresholds": [asdict(t) for t in self.thresholds()],
         }
+
+
+def layer_thresholds(layer: int, cells: Iterable[PhasePoint]) -> Thresholds:
+    """The phase boundaries of one layer's cells, read off their alphas sorted by ``|alpha|``.
+
+    ``dead_max``: the last alpha of the leading run of dead cells; ``effective_min`` /
+    ``effective_max``: the effective alphas of smallest / largest ``|alpha|``;
+    ``collapse_min``: the collapsing alpha of smallest ``|alpha|``; ``None`` where no cell has
+    that phase.
+    """
+    ordered = sorted(cells, key=lambda c: abs(c.alpha))
+    dead_max = None
+    for cell in ordered:
+        if cell.phase != "dead":
+            break
+        dead_max = cell.alpha
+    effective = [c.alpha for c in ordered if c.phase == "effective"]
+    collapsed = [c.alpha for c in ordered if c.phase == "collapse"]
+    return Thresholds(
+        layer,
+        dead_max,
+        min(effective, key=abs) if effective else None,
+        max(effective, key=abs) if effective else None,
+        min(collapsed, key=abs) if collapsed else None,
+    )
+
+
+def judge(baseline: Sequence[str], answers: Sequence[str]) -> Judgement:
+    """The :class:`Judgement` of steered ``answers`` (non-empty) against the ``baseline`` answers."""
+    phase, n_degenerate, n_identical = classify(baseline, answers)
+    mean_words = sum(word_count(a) for a in answers) / len(answers)
+    return Judgement(mean_words, n_degenerate, n_identical, len(answers), phase)
 
 
 def classify(baseline: Sequence[str], steered: Sequence[str]) -> tuple[Phase, int, int]:
@@ -127,23 +179,50 @@ def sweep_cell(
     baseline: Sequence[str],
     answers: Sequence[str],
 ) -> SweepCell:
-    """The :class:`SweepCell` of ``answers`` steered at ``(layer, alpha)``, judged against ``baseline``."""
-    phase, n_deg, n_same = classify(baseline, answers)
+    """The :class:`SweepCell` of ``answers`` steered at ``(layer, alpha)``, :func:`judge`-d against ``baseline``."""
+    judged = judge(baseline, answers)
     return SweepCell(
         layer,
         alpha,
         perturbation_ratio(alpha, vector_norm, median_norm),
-        sum(word_count(a) for a in answers) / len(answers),
-        n_deg,
-        n_same,
-        phase,
+        judged.mean_words,
+        judged.n_degenerate,
+        judged.n_identical,
+        judged.phase,
         list(answers),
     )
 
 
+@overload
 def alpha_sweep(
-    model: nn.Module,
-    tokenizer: Any,
+    lm: LoadedModel,
+    vector: SteeringVector,
+    layers: Sequence[int],
+    alphas: Sequence[float],
+    prompts: Sequence[str],
+    norms: Sequence[LayerNorms],
+    max_new_tokens: int = 64,
+    batch_size: int = 8,
+    on_cell: Callable[[SweepCell], None] | None = None,
+    on_step: Callable[[int], None] | None = None,
+) -> SweepResult: ...
+@overload
+def alpha_sweep(lm: nn.Module, *args: Any, **kwargs: Any) -> SweepResult: ...  # deprecated form
+def alpha_sweep(lm: Any, *args: Any, **kwargs: Any) -> SweepResult:
+    """Run the sweep (``len(layers) * len(alphas) + 1`` generations of the prompt set).
+
+    ``alpha_sweep(lm, vector, layers, alphas, prompts, norms, max_new_tokens=64, batch_size=8,
+    on_cell=None, on_step=None)``. Deprecated: ``alpha_sweep(model, tokenizer, vector, ...)``.
+    In-process and sequential; :func:`steering_core.execute.grids.sweep_grid` runs the same
+    grid as cells on any executor (local or Ray) and gives the same result.
+    """
+    model, tokenizer, args, kwargs = split_loaded(lm, args, kwargs, "alpha_sweep")
+    target = LoadedModel(model=model, tokenizer=tokenizer)
+    return _alpha_sweep(target, *args, **kwargs)
+
+
+def _alpha_sweep(
+    lm: LoadedModel,
     vector: SteeringVector,
     layers: Sequence[int],
     alphas: Sequence[float],
@@ -154,13 +233,8 @@ def alpha_sweep(
     on_cell: Callable[[SweepCell], None] | None = None,
     on_step: Callable[[int], None] | None = None,
 ) -> SweepResult:
-    """Run the sweep (``len(layers) * len(alphas) + 1`` generations of the prompt set).
-
-    In-process and sequential; :func:`steering_core.execute.grids.sweep_grid` runs the same
-    grid as cells on any executor (local or Ray) and gives the same result.
-    """
     median = {n.layer: n.median_norm for n in norms}
-    baseline = generate(model, tokenizer, prompts, max_new_tokens, batch_size=batch_size, on_step=on_step)
+    baseline = generate(lm, prompts, max_new_tokens, batch_size=batch_size, on_step=on_step)
     cells: list[SweepCell] = []
     for layer in layers:
         vnorm = vector.norm(layer)
@@ -168,10 +242,8 @@ def alpha_sweep(
             if alpha == 0.0:
                 answers = list(baseline)
             else:
-                with steer(model, vector, alpha, layers=layer):
-                    answers = generate(
-                        model, tokenizer, prompts, max_new_tokens, batch_size=batch_size, on_step=on_step
-                    )
+                with steer(lm, vector, alpha, layers=layer):
+                    answers = generate(lm, prompts, max_new_tokens, batch_size=batch_size, on_step=on_step)
             cell = sweep_cell(layer, alpha, vnorm, median[layer], baseline, answers)
             cells.append(cell)
             if on_cell is not None:

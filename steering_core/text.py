@@ -35,12 +35,6 @@ def word_count(text: str) -> int:
     return len(WORD_RE.findall(text))
 
 
-def distinct_ratio(text: str) -> float:
-    """Distinct words / words (1.0 for an empty text)."""
-    ws = words(text)
-    return len(set(ws)) / len(ws) if ws else 1.0
-
-
 def degeneracy(text: str) -> str | None:
     """The reason ``text`` is degenerate, or None when it is not (see the module docstring)."""
     if not any(ch.isalnum() for ch in text):

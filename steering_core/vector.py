@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
+from steering_core.deprecation import warn_deprecated
 from steering_core.errors import DeviceMismatchError, InvalidParameterError, LayerOutOfRangeError, WidthMismatchError
 from steering_core.ops import check_finite_scalar, check_vector, normalize, vector_norm
 from steering_core.styles import ContrastPair
@@ -26,30 +27,45 @@ ReadPosition = Literal["last", "mean"]
 Aggregator = Literal["mean", "pca"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Recipe:
-    """How a vector was made: the contrast pairs, read position, aggregator and scaling."""
+    """How a vector was made: the contrast pairs, read position, aggregator and scaling.
+
+    ``read_at`` is where activations were read (``last`` or ``mean``; see
+    :func:`steering_core.extract.extract`). Its serialised key stays ``"position"``
+    (:meth:`to_dict`, certificates), so recorded files and digests do not change.
+    """
 
     pairs: tuple[ContrastPair, ...]
-    position: ReadPosition = "last"
+    read_at: ReadPosition = "last"
     aggregator: Aggregator = "mean"
     normalized: bool = False
     chat_template: bool = True
 
+    @property
+    def position(self) -> ReadPosition:
+        """Deprecated name of :attr:`read_at`."""
+        warn_deprecated("Recipe.position", "Recipe.read_at")
+        return self.read_at
+
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready description."""
+        """A JSON-ready description (the read position under its serialised key ``"position"``)."""
         return {
             "pairs": [{"positive": p.positive, "negative": p.negative} for p in self.pairs],
-            "position": self.position,
+            "position": self.read_at,
             "aggregator": self.aggregator,
             "normalized": self.normalized,
             "chat_template": self.chat_template,
         }
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SteeringVector:
     """Per-layer steering directions for one model.
+
+    ``directions`` maps each layer index to its direction (``layers=`` arguments everywhere else
+    are indices; :attr:`layer_indices` lists this vector's). Construct with keywords:
+    ``SteeringVector(directions={12: v}, hidden_size=896, ...)``.
 
     Invariants (checked on construction): at least one layer; every key an int in
     ``[0, num_layers)`` (when ``num_layers`` is known); every value a finite 1-D floating
@@ -60,7 +76,7 @@ class SteeringVector:
     count (:mod:`steering_core.identity`) unless the caller passes ``allow_other_model=True``.
     """
 
-    layers: dict[int, torch.Tensor]
+    directions: dict[int, torch.Tensor]
     hidden_size: int
     num_layers: int | None = None
     model_name: str | None = None
@@ -69,56 +85,62 @@ class SteeringVector:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.layers, Mapping) or not self.layers:
-            raise InvalidParameterError("layers", "a non-empty mapping layer -> tensor", repr(self.layers))
+        if not isinstance(self.directions, Mapping) or not self.directions:
+            raise InvalidParameterError("directions", "a non-empty mapping layer -> tensor", repr(self.directions))
         if isinstance(self.hidden_size, bool) or not isinstance(self.hidden_size, int) or self.hidden_size <= 0:
             raise InvalidParameterError("hidden_size", "a positive int", repr(self.hidden_size))
         dtypes = set()
         devices = set()
-        for layer, tensor in self.layers.items():
+        for layer, tensor in self.directions.items():
             if isinstance(layer, bool) or not isinstance(layer, int) or layer < 0:
-                raise LayerOutOfRangeError("layers", "non-negative int layer indices", repr(layer))
+                raise LayerOutOfRangeError("directions", "non-negative int layer indices", repr(layer))
             if self.num_layers is not None and layer >= self.num_layers:
-                raise LayerOutOfRangeError("layers", f"layer indices in [0, {self.num_layers - 1}]", layer)
-            check_vector(tensor, f"layers[{layer}]", width=self.hidden_size)
+                raise LayerOutOfRangeError("directions", f"layer indices in [0, {self.num_layers - 1}]", layer)
+            check_vector(tensor, f"directions[{layer}]", width=self.hidden_size)
             dtypes.add(tensor.dtype)
             devices.add(tensor.device)
         if len(devices) > 1:
-            raise DeviceMismatchError("layers", "tensors on one device", f"tensors on {sorted(map(str, devices))}")
+            raise DeviceMismatchError("directions", "tensors on one device", f"tensors on {sorted(map(str, devices))}")
         if len(dtypes) > 1:
-            raise InvalidParameterError("layers", "tensors of one dtype on one device", f"{dtypes} on {devices}")
-        self.layers = dict(sorted(self.layers.items()))
+            raise InvalidParameterError("directions", "tensors of one dtype on one device", f"{dtypes} on {devices}")
+        self.directions = dict(sorted(self.directions.items()))
 
     # ----------------------------------------------------------------- access
     @property
     def layer_indices(self) -> list[int]:
         """Sorted layer indices."""
-        return list(self.layers)
+        return list(self.directions)
+
+    @property
+    def layers(self) -> dict[int, torch.Tensor]:
+        """Deprecated name of :attr:`directions` (the dict layer -> direction)."""
+        warn_deprecated("SteeringVector.layers", "SteeringVector.directions (or .layer_indices for the indices)")
+        return self.directions
 
     @property
     def dtype(self) -> torch.dtype:
         """The dtype shared by every layer's tensor."""
-        return next(iter(self.layers.values())).dtype
+        return next(iter(self.directions.values())).dtype
 
     @property
     def device(self) -> torch.device:
         """The device shared by every layer's tensor."""
-        return next(iter(self.layers.values())).device
+        return next(iter(self.directions.values())).device
 
     def __getitem__(self, layer: int) -> torch.Tensor:
-        if layer not in self.layers:
+        if layer not in self.directions:
             raise LayerOutOfRangeError("layer", f"one of this vector's layers {self.layer_indices}", layer)
-        return self.layers[layer]
+        return self.directions[layer]
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self.layers)
+        return iter(self.directions)
 
     def __len__(self) -> int:
-        return len(self.layers)
+        return len(self.directions)
 
     def norms(self) -> dict[int, float]:
         """Euclidean norm of each layer's direction (float64 arithmetic)."""
-        return {layer: vector_norm(t) for layer, t in self.layers.items()}
+        return {layer: vector_norm(t) for layer, t in self.directions.items()}
 
     def norm(self, layer: int) -> float:
         """Euclidean norm at one layer."""
@@ -127,7 +149,7 @@ class SteeringVector:
     def select(self, layers: int | Iterable[int]) -> SteeringVector:
         """A vector restricted to ``layers`` (each must be present)."""
         wanted = [layers] if isinstance(layers, int) else list(layers)
-        return replace(self, layers={layer: self[layer] for layer in wanted})
+        return replace(self, directions={layer: self[layer] for layer in wanted})
 
     # ------------------------------------------------------------- arithmetic
     def _check_compatible(self, other: SteeringVector) -> None:
@@ -142,16 +164,14 @@ class SteeringVector:
             raise InvalidParameterError(
                 "other", f"dtype {self.dtype} on {self.device} (convert with .to())", f"{other.dtype} on {other.device}"
             )
-        out: dict[int, torch.Tensor] = {k: v.clone() for k, v in self.layers.items()}
-        for layer, tensor in other.layers.items():
+        out: dict[int, torch.Tensor] = {k: v.clone() for k, v in self.directions.items()}
+        for layer, tensor in other.directions.items():
             out[layer] = out[layer] + sign * tensor if layer in out else sign * tensor
         return SteeringVector(
-            out,
-            self.hidden_size,
-            self.num_layers if self.num_layers is not None else other.num_layers,
-            self.model_name or other.model_name,
-            None,
-            None,
+            directions=out,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers if self.num_layers is not None else other.num_layers,
+            model_name=self.model_name or other.model_name,
         )
 
     def __add__(self, other: SteeringVector) -> SteeringVector:
@@ -165,34 +185,34 @@ class SteeringVector:
         return self._combine(other, -1.0)
 
     def __neg__(self) -> SteeringVector:
-        return replace(self, layers={k: -v for k, v in self.layers.items()}, recipe=None)
+        return replace(self, directions={k: -v for k, v in self.directions.items()}, recipe=None)
 
     def __mul__(self, scalar: float) -> SteeringVector:
         if isinstance(scalar, (SteeringVector, torch.Tensor)):
             return NotImplemented
         factor = check_finite_scalar(scalar, "scalar")
-        return replace(self, layers={k: v * factor for k, v in self.layers.items()}, recipe=None)
+        return replace(self, directions={k: v * factor for k, v in self.directions.items()}, recipe=None)
 
     __rmul__ = __mul__
 
     def normalized(self) -> SteeringVector:
         """Each layer's direction scaled to unit norm (see :func:`steering_core.ops.normalize`)."""
         recipe = replace(self.recipe, normalized=True) if self.recipe is not None else None
-        return replace(self, layers={k: normalize(v) for k, v in self.layers.items()}, recipe=recipe)
+        return replace(self, directions={k: normalize(v) for k, v in self.directions.items()}, recipe=recipe)
 
     def to(self, dtype: torch.dtype | None = None, device: torch.device | str | None = None) -> SteeringVector:
         """A copy in ``dtype`` and/or on ``device``. Refuses a cast that would overflow."""
         out: dict[int, torch.Tensor] = {}
-        for layer, tensor in self.layers.items():
+        for layer, tensor in self.directions.items():
             moved = tensor.to(dtype=dtype or tensor.dtype, device=device or tensor.device)
-            check_vector(moved, f"layers[{layer}] after .to({dtype})", width=self.hidden_size)
+            check_vector(moved, f"directions[{layer}] after .to({dtype})", width=self.hidden_size)
             out[layer] = moved
-        return replace(self, layers=out)
+        return replace(self, directions=out)
 
     # -------------------------------------------------------------- steering
     def apply(
         self,
-        model: torch.nn.Module,
+        model: Any,
         alpha: float,
         layers: int | Iterable[int] | None = None,
         positions: Positions = "all",
@@ -200,13 +220,10 @@ class SteeringVector:
         *,
         allow_other_model: bool = False,
     ) -> AbstractContextManager[SteeringHandle]:
-        """Context manager that steers ``model`` with this vector (see :func:`steering_core.steer.steer`).
-
-        A vector that records another model (name or layer count) is refused with
-        :class:`~steering_core.errors.ModelMismatchError` unless ``allow_other_model`` is True.
-        """
+        """Deprecated spelling of ``steer(lm, vector, alpha, ...)`` (:func:`steering_core.steer.steer`)."""
         from steering_core.steer import steer
 
+        warn_deprecated("SteeringVector.apply(model, alpha, ...)", "steer(lm, vector, alpha, ...)")
         return steer(
             model, self, alpha, layers=layers, positions=positions, mode=mode, allow_other_model=allow_other_model
         )

@@ -30,7 +30,6 @@ are correctly rounded), so the boundaries are exact.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -42,7 +41,9 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from steering_core.canonical import sha256_hex
 from steering_core.errors import InvalidParameterError
+from steering_core.prompt_sets import prompt_set, prompts_digest
 from steering_core.text import words
 
 if TYPE_CHECKING:
@@ -104,14 +105,9 @@ class LensSet:
         raise InvalidParameterError("lens", f"one of {self.names}", repr(name))
 
 
-def canonical_json(document: Any) -> str:
-    """Canonical JSON: sorted keys, no spaces, UTF-8 characters kept (``ensure_ascii=False``)."""
-    return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
 def lens_digest(document: Mapping[str, Any]) -> str:
     """sha256 (hex) of a lens document's canonical JSON (independent of the file's formatting)."""
-    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
+    return sha256_hex(document, "lenses")
 
 
 def anchor(pattern: str) -> re.Pattern[str]:
@@ -187,12 +183,8 @@ def parse_lenses(document: Mapping[str, Any]) -> LensSet:
 
 
 def _default_text() -> str:
-    """The shipped file: package data ``data/lenses.json`` (a link to the spec file), else the spec file."""
-    packaged = resources.files("steering_core").joinpath(f"data/{LENS_FILE}")
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    spec = Path(__file__).resolve().parents[2] / "spec" / LENS_FILE
-    return spec.read_text(encoding="utf-8")
+    """The shipped file: package data ``steering_core/data/lenses.json`` (:mod:`importlib.resources`)."""
+    return resources.files("steering_core").joinpath(f"data/{LENS_FILE}").read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)
@@ -202,15 +194,10 @@ def _default_lenses() -> LensSet:
 
 
 def load_lenses(path: str | Path | None = None) -> LensSet:
-    """The lens vocabulary of ``path``, or the shipped ``spec/lenses.json`` (cached) when None."""
+    """The lens vocabulary of ``path``, or the shipped ``data/lenses.json`` (cached) when None."""
     if path is None:
         return _default_lenses()
     return parse_lenses(json.loads(Path(path).read_text(encoding="utf-8")))
-
-
-def lens_names() -> list[str]:
-    """Names of the shipped lenses, in file order."""
-    return _default_lenses().names
 
 
 # --------------------------------------------------------------------------- scoring
@@ -450,12 +437,6 @@ class LensReport:
         return "\n".join(lines) + "\n"
 
 
-def prompts_digest(prompts: Sequence[str]) -> str:
-    """sha256 of a prompt list as canonical JSON (the same form as ``prompt_set_digest``)."""
-    canonical = json.dumps(list(prompts), ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
 def compare_answers(
     baseline_answers: Sequence[str],
     steered_answers: Sequence[str],
@@ -503,8 +484,6 @@ def compare_answers(
 
 # --------------------------------------------------------------------------- the eval
 def _choose_prompts(prompts: Sequence[str] | str | None, n_prompts: int | None) -> tuple[list[str], str]:
-    from steering_core.prompt_sets import prompt_set
-
     if prompts is None or isinstance(prompts, str):
         set_id = PROBE_SET if prompts is None else prompts
         chosen, label = prompt_set(set_id), set_id
@@ -576,7 +555,6 @@ def lens_eval(
     from steering_core.generate import generate, steered_generate
     from steering_core.models import LoadedModel
     from steering_core.ops import perturbation_ratio
-    from steering_core.prompt_sets import prompt_set
     from steering_core.steer import steer
 
     if isinstance(loaded_or_model, LoadedModel):
@@ -585,6 +563,7 @@ def lens_eval(
         model = loaded_or_model
     if tokenizer is None:
         raise InvalidParameterError("tokenizer", "the model's tokenizer", None)
+    lm = LoadedModel(model=model, tokenizer=tokenizer)
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
         raise InvalidParameterError("max_new_tokens", "an int >= 1", repr(max_new_tokens))
     if isinstance(layer, bool) or not isinstance(layer, int):
@@ -602,15 +581,14 @@ def lens_eval(
         if not all(isinstance(a, str) for a in baseline_answers):
             raise InvalidParameterError("baseline_answers", "answers of type str", repr(baseline_answers)[:80])
     if residual_norm is None:
-        residual_norm = residual_norms(model, tokenizer, prompt_set(CALIBRATION_SET), [layer])[0].median_norm
+        residual_norm = residual_norms(lm, prompt_set(CALIBRATION_SET), [layer])[0].median_norm
     ratio = perturbation_ratio(alpha, vnorm, residual_norm)
     if baseline_answers is None:
-        baseline = generate(model, tokenizer, chosen_prompts, max_new_tokens, batch_size=batch_size, on_step=on_step)
+        baseline = generate(lm, chosen_prompts, max_new_tokens, batch_size=batch_size, on_step=on_step)
     else:
         baseline = list(baseline_answers)
     steered = steered_generate(
-        model,
-        tokenizer,
+        lm,
         vector,
         alpha,
         chosen_prompts,

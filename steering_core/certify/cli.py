@@ -1,6 +1,7 @@
-"""``steer certify | verify | sign | export-gguf | import-gguf | keygen``: subcommands for certified vectors.
+"""``steer vector certify | verify | sign | export-gguf | import-gguf | keygen``: certified vectors.
 
-:func:`add_subcommands` adds them to the ``steer`` parser; each handler takes the parsed
+:func:`add_subcommands` adds them to the ``steer`` parser (under ``steer vector``; the old
+top-level spellings ``steer certify`` etc. stay for one release with a deprecation note); each handler takes the parsed
 namespace and returns the exit status: 0 on success, 1 when verification or certification
 failed (the report or the error says which check), 2 for unusable arguments.
 """
@@ -13,8 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from steering_core.argtypes import comma_floats
-from steering_core.argtypes import comma_ints as _ints
 from steering_core.certify.errors import CertificateError
+from steering_core.cli_options import add_alpha, add_layers, add_model, add_style, deprecated_alias
+from steering_core.defaults import (
+    CERTIFY_ALPHAS,
+    CERTIFY_BEHAVIOUR_PROMPTS,
+    CERTIFY_CALIBRATION_PROMPTS,
+    CERTIFY_MAX_NEW_TOKENS,
+    DEFAULT_LAYER,
+)
+from steering_core.execute.options import add_executor_args
+from steering_core.prompt_sets import DEFAULT_SET
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -38,7 +48,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from steering_core.extract import extract
     from steering_core.models import load_model
 
-    layers = args.layers if args.layers is not None else [args.layer]
+    layers = args.layers if args.layers is not None else [DEFAULT_LAYER]
     try:
         seed = read_key(args.sign, "private key") if args.sign else None
         protocol = Protocol(
@@ -53,7 +63,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
         recipe: dict[str, Any] | None = None
         if parsed is not None:
             vector = parsed.to_steering_vector(loaded.num_layers, loaded.name, args.style_name or "imported")
-            if args.layers is not None or args.layer_given:
+            if args.layers is not None:
                 vector = vector.select(layers)
             recipe = parsed.recipe_block()
             _say(f"imported {args.from_gguf}: layers {vector.layer_indices}, model hint {parsed.model_hint!r}")
@@ -63,7 +73,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
                 loaded,
                 style=args.style,
                 layers=layers,
-                position=args.position,
+                read_at=args.position,
                 aggregator=args.aggregator,
                 normalize=args.normalize,
             )
@@ -208,71 +218,65 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     return 0
 
 
-class _LayerAction(argparse.Action):
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
-        setattr(namespace, self.dest, values)
-        namespace.layer_given = True
+def add_subcommands(sub: argparse._SubParsersAction, *, deprecated_prefix: str | None = None) -> None:  # type: ignore[type-arg]
+    """Add ``certify``, ``verify``, ``sign``, ``keygen``, ``export-gguf`` and ``import-gguf`` to ``sub``.
 
+    ``steer`` adds them under ``steer vector``; with ``deprecated_prefix`` (``"steer vector"``)
+    they are added again as hidden top-level aliases that print a deprecation note.
+    """
 
-def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add ``certify``, ``verify``, ``sign``, ``export-gguf``, ``import-gguf`` and ``keygen`` to ``steer``."""
-    from steering_core.certify.measure import Protocol
-    from steering_core.styles import style_names
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        if deprecated_prefix is None:
+            parser: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
+            return parser
+        return deprecated_alias(
+            sub.add_parser(name, description=help_text), f"steer {name}", f"{deprecated_prefix} {name}"
+        )
 
-    defaults = Protocol()
-    p = sub.add_parser("certify", help="extract, measure, check and write a certified steering vector")
-    p.add_argument("--model", default=None, help="embedded name, local folder or HF id (default: embedded)")
-    p.add_argument("--style", default="terse", help=f"seed style: {', '.join(style_names())}")
-    p.add_argument("--layer", type=int, default=12, action=_LayerAction, help="decoder layer, 0-based (default 12)")
-    p.add_argument("--layers", type=_ints, default=None, help="several layers, e.g. 10,12 (overrides --layer)")
+    p = add("certify", "extract, measure, check and write a certified steering vector")
+    add_model(p, help="embedded name, local folder or HF id (default: embedded)")
+    add_style(p)
+    add_layers(p, default=None, help=f"decoder layers, 0-based: 12 or 10,12 (default {DEFAULT_LAYER})")
     p.add_argument("--position", choices=["last", "mean"], default="last")
     p.add_argument("--aggregator", choices=["mean", "pca"], default="mean")
     p.add_argument("--normalize", action="store_true", help="unit-normalise each layer (scaling 'unit')")
-    p.add_argument("--alpha", type=float, default=None, help="alpha to certify (must measure effective)")
-    p.add_argument("--alphas", type=_floats, default=defaults.alphas, help="alpha grid of the behaviour sweep")
-    p.add_argument("--prompt-set", default=defaults.prompt_set)
-    p.add_argument("--calibration-prompts", type=int, default=defaults.calibration_prompts)
-    p.add_argument("--behaviour-prompts", type=int, default=defaults.behaviour_prompts)
-    p.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens)
+    add_alpha(p, default=None, help="alpha to certify (must measure effective)")
+    p.add_argument("--alphas", type=_floats, default=CERTIFY_ALPHAS, help="alpha grid of the behaviour sweep")
+    p.add_argument("--prompt-set", default=DEFAULT_SET)
+    p.add_argument("--calibration-prompts", type=int, default=CERTIFY_CALIBRATION_PROMPTS)
+    p.add_argument("--behaviour-prompts", type=int, default=CERTIFY_BEHAVIOUR_PROMPTS)
+    p.add_argument("--max-new-tokens", type=int, default=CERTIFY_MAX_NEW_TOKENS)
     p.add_argument("--from-gguf", default=None, help="certify the directions of a control-vector GGUF (e.g. repeng)")
     p.add_argument("--style-name", default=None, help="style label for --from-gguf vectors")
     p.add_argument("--sign", default=None, metavar="KEY", help="Ed25519 private key file (64 hex chars)")
     p.add_argument("--out", required=True, help="output .safetensors (written atomically)")
-    from steering_core.execute.options import add_executor_args
-
     add_executor_args(p)
-    p.set_defaults(func=cmd_certify, layer_given=False)
+    p.set_defaults(func=cmd_certify)
 
-    p = sub.add_parser("verify", help="verify a certified vector: schema, digest, signature, tensors, [model]")
+    p = add("verify", "verify a certified vector: schema, digest, signature, tensors, [model]")
     p.add_argument("file")
-    p.add_argument("--model", default=None, help="also check the fingerprint and re-measure the ratio on this model")
+    add_model(p, help="also check the fingerprint and re-measure the ratio on this model")
     p.add_argument("--public-key", default=None, metavar="K", help="require a valid signature by this key file")
     p.set_defaults(func=cmd_verify)
 
-    p = sub.add_parser("export-gguf", help="export a certified vector as a llama.cpp control vector")
+    p = add("export-gguf", "export a certified vector as a llama.cpp control vector")
     p.add_argument("file")
     p.add_argument("--out", default=None, help="output .gguf (default: FILE with .gguf)")
     p.add_argument("--public-key", default=None, metavar="K")
     p.add_argument("--no-certificate", action="store_true", help="do not embed the certificate in the GGUF")
     p.set_defaults(func=cmd_export_gguf)
 
-    p = sub.add_parser("import-gguf", help="restore a certified vector from a GGUF made by export-gguf")
+    p = add("import-gguf", "restore a certified vector from a GGUF made by export-gguf")
     p.add_argument("file")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_import_gguf)
 
-    p = sub.add_parser("sign", help="sign an existing certified file (after verifying it); nothing is re-measured")
+    p = add("sign", "sign an existing certified file (after verifying it); nothing is re-measured")
     p.add_argument("file")
     p.add_argument("--key", required=True, help="Ed25519 private key file (64 hex chars)")
     p.add_argument("--out", default=None, help="output file (default: replace FILE atomically)")
     p.set_defaults(func=cmd_sign)
 
-    p = sub.add_parser("keygen", help="create an Ed25519 key pair for --sign / --public-key")
+    p = add("keygen", "create an Ed25519 key pair for --sign / --public-key")
     p.add_argument("--out", required=True, help="private key path; the public key goes to PATH.pub")
     p.set_defaults(func=cmd_keygen)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from steering_core.atomic import atomic_file
 from steering_core.certify.canonical import canonical_json, parse_canonical
 from steering_core.certify.certificate import CertifiedVector
 from steering_core.certify.errors import CertificateError, GgufFormatError, NonFiniteTensorError
@@ -65,13 +65,6 @@ def from_llama_index(index: int) -> int:
     return index
 
 
-def _temp_in(target: Path) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    return Path(name)
-
-
 def write_control_vector(
     path: str | os.PathLike[str],
     directions: dict[int, torch.Tensor],
@@ -93,8 +86,7 @@ def write_control_vector(
                 f"layer {layer}: llama.cpp needs 1-D float32 directions, got {tensor.dtype} {tuple(tensor.shape)}",
             )
     target = Path(path)
-    tmp = _temp_in(target)
-    try:
+    with atomic_file(target) as tmp:
         writer = gguf.GGUFWriter(str(tmp), ARCHITECTURE)
         writer.add_string(f"{ARCHITECTURE}.model_hint", model_hint)
         writer.add_uint32(f"{ARCHITECTURE}.layer_count", len(directions))
@@ -107,10 +99,6 @@ def write_control_vector(
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
         writer.close()
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return target
 
 
@@ -152,13 +140,12 @@ class ControlVectorFile:
         ``model_hint`` is a model *type* (``qwen2``), not a model, so it goes to ``metadata``.
         """
         return SteeringVector(
-            {layer: t.clone() for layer, t in self.directions.items()},
-            self.hidden_size,
-            num_layers,
-            model_name,
-            style,
-            None,
-            {"imported_from": "gguf", "gguf_sha256": self.sha256, "model_hint": self.model_hint},
+            directions={layer: t.clone() for layer, t in self.directions.items()},
+            hidden_size=self.hidden_size,
+            num_layers=num_layers,
+            model_name=model_name,
+            style=style,
+            metadata={"imported_from": "gguf", "gguf_sha256": self.sha256, "model_hint": self.model_hint},
         )
 
     def recipe_block(self) -> dict[str, Any]:

@@ -27,19 +27,25 @@ CPU time for a 0.5B model on 2 cores. ``Protocol`` fields trade cost for resolut
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from steering_core.certify.errors import CertificationError
+from steering_core.defaults import (
+    CERTIFY_ALPHAS,
+    CERTIFY_BATCH_SIZE,
+    CERTIFY_BEHAVIOUR_PROMPTS,
+    CERTIFY_CALIBRATION_PROMPTS,
+    CERTIFY_MAX_NEW_TOKENS,
+)
 from steering_core.diagnose import residual_norms
 from steering_core.generate import generate
+from steering_core.models import LoadedModel
 from steering_core.ops import perturbation_ratio
-from steering_core.prompt_sets import DEFAULT_SET, prompt_set, prompt_set_digest
+from steering_core.prompt_sets import DEFAULT_SET, prompt_set, prompt_set_digest, prompts_digest
 from steering_core.steer import steer
-from steering_core.sweep import COLLAPSE_SHARE, classify
+from steering_core.sweep import COLLAPSE_SHARE, judge, layer_thresholds
 from steering_core.text import word_count
 from steering_core.vector import SteeringVector
 
@@ -55,22 +61,16 @@ RECOMMENDATION_RULE = (
 EFFECT_METRIC = "mean words per answer (steering_core.text.word_count)"
 
 
-def prompts_digest(prompts: Sequence[str]) -> str:
-    """sha256 of the prompts as canonical JSON (the same encoding as ``prompt_set_digest``)."""
-    canonical = json.dumps(list(prompts), ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
 @dataclass(frozen=True)
 class Protocol:
     """What ``certify`` measures and on which prompts (see the module docstring)."""
 
     prompt_set: str = DEFAULT_SET
-    calibration_prompts: int = 8
-    behaviour_prompts: int = 4
-    max_new_tokens: int = 48
-    alphas: tuple[float, ...] = (0.05, 0.25, 0.5, 1.0, 2.0, 4.0)
-    batch_size: int = 8
+    calibration_prompts: int = CERTIFY_CALIBRATION_PROMPTS
+    behaviour_prompts: int = CERTIFY_BEHAVIOUR_PROMPTS
+    max_new_tokens: int = CERTIFY_MAX_NEW_TOKENS
+    alphas: tuple[float, ...] = CERTIFY_ALPHAS
+    batch_size: int = CERTIFY_BATCH_SIZE
 
     def __post_init__(self) -> None:
         for name in ("calibration_prompts", "behaviour_prompts", "max_new_tokens", "batch_size"):
@@ -108,7 +108,8 @@ def _take(set_id: str, n: int) -> list[str]:
 def calibrate(model: Any, tokenizer: Any, layers: Sequence[int], protocol: Protocol) -> dict[str, Any]:
     """The certificate's ``calibration`` block: residual-norm statistics per layer."""
     prompts = protocol.calibration_set()
-    stats = residual_norms(model, tokenizer, prompts, list(layers), chat=True, batch_size=protocol.batch_size)
+    lm = LoadedModel(model=model, tokenizer=tokenizer)
+    stats = residual_norms(lm, prompts, list(layers), chat=True, batch_size=protocol.batch_size)
     return {
         "prompt_set": protocol.prompt_set,
         "prompt_set_sha256": prompt_set_digest(protocol.prompt_set),
@@ -140,7 +141,7 @@ def ratios(vector: SteeringVector, alpha: float, calibration: dict[str, Any]) ->
 
 @dataclass(frozen=True)
 class Cell:
-    """One α of the behaviour sweep."""
+    """One α of the behaviour sweep: the fields of :class:`steering_core.sweep.Judgement` the certificate records."""
 
     alpha: float
     mean_words: float
@@ -150,20 +151,13 @@ class Cell:
 
 
 def thresholds(cells: Sequence[Cell]) -> dict[str, float | None]:
-    """Phase boundaries over cells sorted by α (see the module docstring)."""
-    ordered = sorted(cells, key=lambda c: c.alpha)
-    dead_max: float | None = None
-    for cell in ordered:
-        if cell.phase != "dead":
-            break
-        dead_max = cell.alpha
-    effective = [c.alpha for c in ordered if c.phase == "effective"]
-    collapsed = [c.alpha for c in ordered if c.phase == "collapse"]
+    """Phase boundaries over the cells (α > 0): :func:`steering_core.sweep.layer_thresholds` without the layer."""
+    bounds = layer_thresholds(0, cells)
     return {
-        "dead_max": dead_max,
-        "effective_min": min(effective) if effective else None,
-        "effective_max": max(effective) if effective else None,
-        "collapse_min": min(collapsed) if collapsed else None,
+        "dead_max": bounds.dead_max,
+        "effective_min": bounds.effective_min,
+        "effective_max": bounds.effective_max,
+        "collapse_min": bounds.collapse_min,
     }
 
 
@@ -198,17 +192,16 @@ def sweep(
         by_digest = {r["cell_sha256"]: r for r in records}
         answered = [gather([by_digest[c.digest()] for c in plan]) for plan in plans]
     else:
-        answered = [generate(model, tokenizer, prompts, protocol.max_new_tokens, batch_size=protocol.batch_size)]
+        lm = LoadedModel(model=model, tokenizer=tokenizer)
+        answered = [generate(lm, prompts, protocol.max_new_tokens, batch_size=protocol.batch_size)]
         for alpha in alphas:
-            with steer(model, vector, alpha, layers=vector.layer_indices):
-                answered.append(
-                    generate(model, tokenizer, prompts, protocol.max_new_tokens, batch_size=protocol.batch_size)
-                )
+            with steer(lm, vector, alpha, layers=vector.layer_indices):
+                answered.append(generate(lm, prompts, protocol.max_new_tokens, batch_size=protocol.batch_size))
     baseline = answered[0]
     cells: list[Cell] = []
     for alpha, answers in zip(alphas, answered[1:], strict=True):
-        phase, n_degenerate, n_identical = classify(baseline, answers)
-        cell = Cell(alpha, sum(word_count(a) for a in answers) / len(answers), n_degenerate, n_identical, phase)
+        judged = judge(baseline, answers)
+        cell = Cell(alpha, judged.mean_words, judged.n_degenerate, judged.n_identical, judged.phase)
         cells.append(cell)
         if on_cell is not None:
             on_cell(cell)

@@ -8,14 +8,13 @@ writes them atomically. Nothing is written when any step fails.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from steering_core.canonical import sha256_hex
 from steering_core.certify import checks as checks_mod
 from steering_core.certify.certificate import CertifiedVector, seal, tool_block
 from steering_core.certify.errors import CertificationError
@@ -49,12 +48,11 @@ def recipe_block(vector: SteeringVector) -> dict[str, Any]:
     if recipe is None:
         raise CertificationError("recipe", "the vector has no recipe; pass an explicit recipe block (e.g. imported)")
     pairs = [{"positive": p.positive, "negative": p.negative} for p in recipe.pairs]
-    digest = hashlib.sha256(json.dumps(pairs, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode())
     return {
         "kind": "contrast-pairs",
         "pairs": pairs,
-        "pairs_sha256": digest.hexdigest(),
-        "position": recipe.position,
+        "pairs_sha256": sha256_hex(pairs, "recipe.pairs"),
+        "position": recipe.read_at,
         "aggregator": recipe.aggregator,
         "scaling": "unit" if recipe.normalized else "raw",
         "chat_template": recipe.chat_template,
@@ -64,9 +62,7 @@ def recipe_block(vector: SteeringVector) -> dict[str, Any]:
 def detect_scaling(vector: SteeringVector) -> str:
     """``unit`` when every layer's norm is within 1e-5 of 1 (e.g. repeng's PCA directions), else ``raw``;
     used for vectors whose recipe does not say."""
-    from steering_core.certify.checks import SCALING_UNIT_TOL
-
-    return "unit" if all(abs(n - 1.0) <= SCALING_UNIT_TOL for n in vector.norms().values()) else "raw"
+    return "unit" if all(abs(n - 1.0) <= checks_mod.SCALING_UNIT_TOL for n in vector.norms().values()) else "raw"
 
 
 def _utc_now() -> str:
@@ -156,7 +152,7 @@ def certify_vector(
         "recommendation": recommendation,
         "properties": {"tool": tool_block(), "source": log.source(), "checks": log.checks},
     }
-    return seal(vector.layers, body, signing_seed)
+    return seal(vector.directions, body, signing_seed)
 
 
 def certify_style(
@@ -173,7 +169,7 @@ def certify_style(
     from steering_core.extract import extract
 
     vector = extract(
-        loaded, style=style, layers=list(layers), position=position, aggregator=aggregator, normalize=normalize
+        loaded, style=style, layers=list(layers), read_at=position, aggregator=aggregator, normalize=normalize
     )
     return certify_vector(loaded, vector, **kwargs)
 

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from steering_core.certify.errors import SignatureError, SigningUnavailableError
+from steering_core.certify.errors import SignatureError
 
 ALGORITHM = "ed25519"
 MESSAGE_PREFIX = "steering-spec certified-vector v1 sha256:"
@@ -24,13 +24,9 @@ _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
 def _nacl() -> Any:
-    try:
-        import nacl.exceptions
-        import nacl.signing
-    except ImportError:  # pragma: no cover - PyNaCl is a declared dependency
-        raise SigningUnavailableError(
-            "signature", "Ed25519 needs PyNaCl: pip install pynacl (a declared dependency of steering-spec)"
-        ) from None
+    import nacl.exceptions  # PyNaCl is a declared dependency (imported here: only signing needs it)
+    import nacl.signing
+
     return nacl
 
 

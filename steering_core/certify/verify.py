@@ -55,7 +55,7 @@ from steering_core.certify.errors import (
 from steering_core.certify.fileformat import DEFAULT_LIMITS, METADATA_KEY, Limits, RawFile, decode, dtype_from_name
 from steering_core.certify.fileformat import read_bytes as read_limited
 from steering_core.certify.schema import validate
-from steering_core.models import LoadedModel
+from steering_core.models import LoadedModel, load_model
 from steering_core.ops import perturbation_ratio, vector_norm
 from steering_core.vector import Recipe, SteeringVector
 
@@ -244,17 +244,14 @@ def _resolve_model(model: LoadedModel | str | None) -> LoadedModel | None:
         raise InvalidParameterError(
             "model", "a LoadedModel (model and tokenizer, from load_model) or a model name/path", type(model).__name__
         )
-    from steering_core.models import load_model
-
     return load_model(model)
 
 
 def _model_checks(run: _Runner, certified: CertifiedVector, loaded: LoadedModel, rtol: float) -> None:
     from steering_core.certify.fingerprint import config_fingerprint, weights_fingerprint
-    from steering_core.certify.measure import prompts_digest
     from steering_core.diagnose import residual_norms
     from steering_core.layers import hidden_size, num_layers
-    from steering_core.prompt_sets import prompt_set
+    from steering_core.prompt_sets import prompt_set, prompts_digest
 
     body = certified.body
     recorded = body["model"]
@@ -297,7 +294,7 @@ def _model_checks(run: _Runner, certified: CertifiedVector, loaded: LoadedModel,
                 "model.ratio", f"this installation's prompt set {calib['prompt_set']!r} differs from the recorded one"
             )
         layers = body["vector"]["layers"]
-        stats = residual_norms(model, loaded.tokenizer, prompts, layers, chat=bool(calib["chat_template"]))
+        stats = residual_norms(loaded, prompts, layers, chat=bool(calib["chat_template"]))
         alpha = float(body["recommendation"]["alpha"])
         parts = []
         for s in stats:
@@ -436,20 +433,20 @@ def to_steering_vector(certified: CertifiedVector) -> SteeringVector:
     recipe = None
     if recipe_block["kind"] == "contrast-pairs":
         recipe = Recipe(
-            tuple(ContrastPair(p["positive"], p["negative"]) for p in recipe_block["pairs"]),
-            recipe_block["position"],
-            recipe_block["aggregator"],
-            recipe_block["scaling"] == "unit",
-            recipe_block["chat_template"],
+            pairs=tuple(ContrastPair(positive=p["positive"], negative=p["negative"]) for p in recipe_block["pairs"]),
+            read_at=recipe_block["position"],
+            aggregator=recipe_block["aggregator"],
+            normalized=recipe_block["scaling"] == "unit",
+            chat_template=recipe_block["chat_template"],
         )
     return SteeringVector(
-        {layer: t.clone() for layer, t in certified.tensors.items()},
-        int(body["vector"]["hidden_size"]),
-        int(body["model"]["num_layers"]),
-        str(body["model"]["name"]),
-        body["vector"]["style"],
-        recipe,
-        {
+        directions={layer: t.clone() for layer, t in certified.tensors.items()},
+        hidden_size=int(body["vector"]["hidden_size"]),
+        num_layers=int(body["model"]["num_layers"]),
+        model_name=str(body["model"]["name"]),
+        style=body["vector"]["style"],
+        recipe=recipe,
+        metadata={
             "certificate": certified.certificate,
             "certified": True,
             "signed": certified.signed,

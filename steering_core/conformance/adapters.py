@@ -25,11 +25,12 @@ import torch
 from steering_core.conformance.plan import Request
 from steering_core.errors import InvalidParameterError
 from steering_core.generate import generate_tokens
+from steering_core.hooks import hook_snapshot
 from steering_core.layers import model_device, model_dtype
 from steering_core.models import LoadedModel
 from steering_core.ops import steering_delta
 from steering_core.plan import Term as PlanTerm
-from steering_core.steer import hook_snapshot, steer, steer_rows
+from steering_core.steer import steer, steer_rows
 from steering_core.vector import SteeringVector
 
 
@@ -92,9 +93,7 @@ class HookBackend(_InProcess):
             for r in requests
         ]
         with steer_rows(self.lm.model, plans):
-            return generate_tokens(
-                self.lm.model, self.lm.tokenizer, [r.prompt for r in requests], max_new_tokens, use_cache=use_cache
-            )
+            return generate_tokens(self.lm, [r.prompt for r in requests], max_new_tokens, use_cache=use_cache)
 
 
 class FoldedBackend(_InProcess):
@@ -110,9 +109,7 @@ class FoldedBackend(_InProcess):
                 stack.enter_context(
                     steer(self.lm.model, self._vector(term.vector), term.alpha, term.layers, mode="folded")
                 )
-            return generate_tokens(
-                self.lm.model, self.lm.tokenizer, [r.prompt for r in requests], max_new_tokens, use_cache=use_cache
-            )
+            return generate_tokens(self.lm, [r.prompt for r in requests], max_new_tokens, use_cache=use_cache)
 
 
 class ExportBackend(_InProcess):
@@ -151,7 +148,7 @@ class ExportBackend(_InProcess):
         if key not in self._loaded:
             from steering_core.fold import export_folded
 
-            folder = export_folded(self.lm.model, self.lm.tokenizer, deltas, self._tmp / key)
+            folder = export_folded(self.lm, deltas, self._tmp / key)
             model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=model_dtype(self.lm.model))
             model.eval()  # type: ignore[no-untyped-call]
             self._loaded[key] = (model, AutoTokenizer.from_pretrained(str(folder)))
@@ -160,7 +157,8 @@ class ExportBackend(_InProcess):
     def generate(self, requests: Sequence[Request], max_new_tokens: int, *, use_cache: bool = True) -> list[list[int]]:
         plan = self._one_plan(requests)
         model, tokenizer = self._model(plan)
-        return generate_tokens(model, tokenizer, [r.prompt for r in requests], max_new_tokens, use_cache=use_cache)
+        lm = LoadedModel(model=model, tokenizer=tokenizer)
+        return generate_tokens(lm, [r.prompt for r in requests], max_new_tokens, use_cache=use_cache)
 
     def close(self) -> None:
         self._loaded.clear()

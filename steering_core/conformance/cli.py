@@ -15,10 +15,11 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from steering_core.conformance.backend import Backend
-from steering_core.models import LoadedModel
+if TYPE_CHECKING:  # annotations only: the parser is built at start-up, before torch loads
+    from steering_core.conformance.backend import Backend
+    from steering_core.models import LoadedModel
 
 DEFAULT_OUT = Path("out/conformance")
 TINY_PREFIX = "tiny-"
@@ -79,7 +80,9 @@ def load_for_conformance(name: str | None) -> LoadedModel:
     if name is not None and name.startswith(TINY_PREFIX):
         from steering_core.tiny import make_tiny_model, make_tokenizer
 
-        return LoadedModel(make_tiny_model(name[len(TINY_PREFIX) :]), make_tokenizer(), name, "tiny")
+        return LoadedModel(
+            model=make_tiny_model(name[len(TINY_PREFIX) :]), tokenizer=make_tokenizer(), name=name, source="tiny"
+        )
     from steering_core.models import load_model
 
     return load_model(name)

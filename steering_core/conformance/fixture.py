@@ -32,7 +32,7 @@ DEFAULT_PROMPT_SET = "neutral-questions-v1"
 def _everywhere(direction: torch.Tensor, lm: LoadedModel, like: SteeringVector) -> SteeringVector:
     n = lm.num_layers
     return SteeringVector(
-        layers={i: direction.clone() for i in range(n)},
+        directions={i: direction.clone() for i in range(n)},
         hidden_size=lm.hidden_size,
         num_layers=n,
         model_name=like.model_name,
@@ -87,7 +87,7 @@ def build_fixture(
     v = _everywhere(direction, lm, source)
     w = _everywhere(other[layer].to(torch.float32), lm, other)
     neg_v = _everywhere(-direction, lm, source)
-    median = residual_norms(lm.model, lm.tokenizer, chosen, layers=[layer])[0].median_norm
+    median = residual_norms(lm, chosen, layers=[layer])[0].median_norm
     norm = vector_norm(direction)
     alphas = tuple(float(f"{r * median / norm:.4g}") for r in ratios)
     fixture = Fixture(

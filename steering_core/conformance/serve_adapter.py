@@ -77,7 +77,7 @@ class ServeBackend:
         for name, vector in self.vectors.items():
             for layer in self.layers:
                 one = SteeringVector(
-                    layers={layer: vector[layer]},
+                    directions={layer: vector[layer]},
                     hidden_size=vector.hidden_size,
                     num_layers=vector.num_layers,
                     model_name=vector.model_name,

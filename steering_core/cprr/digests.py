@@ -1,23 +1,22 @@
 """Canonical JSON digests of protocols, evidence records and history events.
 
-Canonical form (the same as certificates): keys sorted, separators ``,``/``:``, UTF-8, floats as
-Python's shortest round-trip ``repr``, NaN/inf refused. A *sealed* item (evidence record or
-history event) carries ``previous`` (the ``sha256`` of the item before it in its list, ``None``
-for the first) and ``sha256``, the digest of its canonical JSON *without* the ``sha256`` key.
+Canonical form (:mod:`steering_core.canonical`, the same as certificates): keys sorted,
+separators ``,``/``:``, UTF-8, floats as Python's shortest round-trip ``repr``, NaN/inf refused.
+A *sealed* item (evidence record or history event) carries ``previous`` (the ``sha256`` of the
+item before it in its list, ``None`` for the first) and ``sha256``, the digest of its canonical
+JSON *without* the ``sha256`` key.
 Because each digest covers the previous one, the last record's digest commits to the whole
 list: it is the entry's *evidence digest* (``evidence_sha256``) that citations name.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from typing import Any
 
+from steering_core import canonical as _canonical
 from steering_core.cprr.errors import MeasurementError
-
-SHA256_HEX_LENGTH = 64
+from steering_core.errors import JSONFormatError
 
 
 def canonical(value: Any) -> bytes:
@@ -27,15 +26,21 @@ def canonical(value: Any) -> bytes:
         MeasurementError: ``value`` holds NaN/inf or a type JSON cannot encode.
     """
     try:
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as error:
-        raise MeasurementError(f"not encodable as canonical JSON: {error}") from None
-    return text.encode("utf-8")
+        return _canonical.canonical_json(value)
+    except JSONFormatError as error:
+        raise MeasurementError(error.detail) from None
 
 
 def sha256_of(value: Any) -> str:
-    """Hex sha256 of the canonical encoding of ``value``."""
-    return hashlib.sha256(canonical(value)).hexdigest()
+    """Hex sha256 of the canonical encoding of ``value`` (:func:`steering_core.canonical.sha256_hex`).
+
+    Raises:
+        MeasurementError: as :func:`canonical`.
+    """
+    try:
+        return _canonical.sha256_hex(value)
+    except JSONFormatError as error:
+        raise MeasurementError(error.detail) from None
 
 
 def protocol_digest(protocol: dict[str, Any]) -> str:

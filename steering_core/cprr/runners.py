@@ -46,8 +46,8 @@ RUNNER_MODULES: tuple[str, ...] = (
     "steering_core.cprr.runners_layers",
     "steering_core.cprr.runners_relational",
     "steering_core.cprr.runners_seed",
+    "steering_core.cprr.runners_behaviour",
 )
-OPTIONAL_RUNNER_MODULE = "steering_core.cprr.runners_behaviour"
 
 
 @dataclass(frozen=True)
@@ -88,14 +88,9 @@ def runner(entry_id: str, *, fast: bool) -> Callable[[RunnerFn], RunnerFn]:
 
 
 def load_runners() -> dict[str, Runner]:
-    """Import every runner module (the optional behaviour module only if it exists); return :data:`RUNNERS`."""
+    """Import every runner module; return :data:`RUNNERS`."""
     for name in RUNNER_MODULES:
         importlib.import_module(name)
-    try:
-        importlib.import_module(OPTIONAL_RUNNER_MODULE)
-    except ModuleNotFoundError as error:
-        if error.name != OPTIONAL_RUNNER_MODULE:
-            raise
     return RUNNERS
 
 
@@ -242,13 +237,11 @@ class RunContext:
         if key not in self._vectors:
             self.log(f"extracting {style if isinstance(style, str) else 'custom pairs'} ({position}, chat={chat})")
             self._vectors[key] = extract(
-                self.model,
-                self.tokenizer,
+                self.loaded,
                 style=style if isinstance(style, str) else pairs,
-                position=position,  # type: ignore[arg-type]
-                aggregator=aggregator,  # type: ignore[arg-type]
+                read_at=position,
+                aggregator=aggregator,
                 chat=chat,
-                model_name=self.loaded.name,
             )
         return self._vectors[key]
 
@@ -260,7 +253,7 @@ class RunContext:
         self.inputs.append({"norm_prompts": list(prompts), "chat": chat})
         if key not in self._norms:
             self.log(f"residual norms over {len(prompts)} prompts")
-            self._norms[key] = residual_norms(self.model, self.tokenizer, list(prompts), chat=chat)
+            self._norms[key] = residual_norms(self.loaded, list(prompts), chat=chat)
         return list(self._norms[key])
 
     # ----------------------------------------------------------------- generation
@@ -272,7 +265,7 @@ class RunContext:
         key = ("base", tuple(prompts), max_new_tokens)
         if key not in self._answers:
             self.log(f"generating {len(prompts)} answers (unsteered, {max_new_tokens} tokens at most)")
-            self._answers[key] = generate(self.model, self.tokenizer, list(prompts), max_new_tokens)
+            self._answers[key] = generate(self.loaded, list(prompts), max_new_tokens)
         return list(self._answers[key])
 
     def steered(
@@ -289,8 +282,8 @@ class RunContext:
         key = ("steered", _vector_digest(vector, chosen), alpha, tuple(chosen), tuple(prompts), max_new_tokens)
         if key not in self._answers:
             self.log(f"generating {len(prompts)} answers (alpha {alpha:.4g} at layers {chosen})")
-            with steer(self.model, vector, alpha, layers=chosen):
-                self._answers[key] = generate(self.model, self.tokenizer, list(prompts), max_new_tokens)
+            with steer(self.loaded, vector, alpha, layers=chosen):
+                self._answers[key] = generate(self.loaded, list(prompts), max_new_tokens)
         return list(self._answers[key])
 
 

@@ -143,11 +143,11 @@ def multi_vs_single_layer(ctx: RunContext, protocol: dict[str, Any]) -> dict[str
     single_answers = ctx.steered(vector, alpha, single, prompts, mnt)
     target = vector.norm(single) / len(layers)  # each layer's step gets 1/k of the single step norm
     split = SteeringVector(
-        {layer: (vector[layer] * (target / vector.norm(layer))).to(torch.float32) for layer in layers},
-        vector.hidden_size,
-        vector.num_layers,
-        vector.model_name,
-        vector.style,
+        directions={layer: (vector[layer] * (target / vector.norm(layer))).to(torch.float32) for layer in layers},
+        hidden_size=vector.hidden_size,
+        num_layers=vector.num_layers,
+        model_name=vector.model_name,
+        style=vector.style,
     )
     multi_answers = ctx.steered(split, alpha, layers, prompts, mnt)
     base_words = mean_words(baseline)

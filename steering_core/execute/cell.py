@@ -10,7 +10,7 @@ Identity. :meth:`Cell.identity` is a JSON value (schema :data:`CELL_SCHEMA`) tha
 field above, with the vector as its sha256 (over the layer indices and the float32
 little-endian bytes, see :meth:`VectorPayload.sha256`) plus its layers, width and recipe.
 :meth:`Cell.digest` is the sha256 of the identity's canonical JSON
-(:func:`steering_core.certify.canonical.canonical_json`, the encoding certificates and CPRR use).
+(:func:`steering_core.canonical.canonical_json`, the encoding certificates and CPRR use).
 Two cells with equal digests produce equal answers under greedy decoding on the same model
 weights, so a digest is the key that results are stored, resumed and compared under.
 
@@ -37,7 +37,7 @@ from typing import Any
 
 import torch
 
-from steering_core.certify.canonical import canonical_json
+from steering_core.canonical import sha256_hex
 from steering_core.execute.errors import CellError
 from steering_core.vector import SteeringVector
 
@@ -48,11 +48,6 @@ DTYPES: tuple[str, ...] = ("float32", "bfloat16", "float16")
 MAX_NEW_TOKENS_LIMIT = 8192
 MAX_PROMPTS_PER_CELL = 4096
 _FLOAT32 = 4
-
-
-def sha256_hex(value: Any) -> str:
-    """sha256 (hex) of the canonical JSON of ``value``."""
-    return hashlib.sha256(canonical_json(value)).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -103,7 +98,7 @@ class VectorPayload:
             layer: torch.frombuffer(bytearray(self.data[i * width : (i + 1) * width]), dtype=torch.float32)
             for i, layer in enumerate(self.layers)
         }
-        return SteeringVector(tensors, self.hidden_size, None, model_name, self.style, None)
+        return SteeringVector(directions=tensors, hidden_size=self.hidden_size, model_name=model_name, style=self.style)
 
     @property
     def sha256(self) -> str:

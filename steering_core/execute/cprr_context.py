@@ -117,7 +117,9 @@ class ExecutorRunContext(RunContext):
         key = ("steered", _vector_digest(vector, chosen), alpha, tuple(chosen), tuple(prompts), max_new_tokens)
         if key not in self._answers:
             if isinstance(vector, torch.Tensor):
-                selected = SteeringVector({layer: vector for layer in chosen}, int(vector.shape[-1]))
+                selected = SteeringVector(
+                    directions={layer: vector for layer in chosen}, hidden_size=int(vector.shape[-1])
+                )
             else:
                 selected = vector.select(chosen)
             payload = VectorPayload.from_vector(selected, {"kind": "cprr-runner"})

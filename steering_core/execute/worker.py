@@ -125,7 +125,7 @@ class Worker:
         with hook:
             for start in range(0, len(prompts), cell.batch_size):
                 chunk = prompts[start : start + cell.batch_size]
-                for ids in generate_tokens(model, tokenizer, chunk, cell.max_new_tokens, chat=cell.chat):
+                for ids in generate_tokens(loaded, chunk, cell.max_new_tokens, chat=cell.chat):
                     tokens.append([int(t) for t in ids])
                     answers.append(tokenizer.decode(ids, skip_special_tokens=True).strip())
         return answers, tokens

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from steering_core.errors import InvalidParameterError
-from steering_core.models import LoadedModel
+from steering_core.models import LoadedModel, load_model
 from steering_core.report import live, sources
 from steering_core.report.data import ReportData
 
@@ -126,7 +126,6 @@ def gather(options: ReportOptions, say: Say = _quiet, lm: LoadedModel | None = N
     from steering_core.diagnose import residual_norms
     from steering_core.extract import extract
     from steering_core.layers import check_layer
-    from steering_core.models import load_model
     from steering_core.prompt_sets import prompt_set
     from steering_core.styles import as_style
 
@@ -161,7 +160,7 @@ def gather(options: ReportOptions, say: Say = _quiet, lm: LoadedModel | None = N
     questions = prompt_set(options.prompt_set)
     start = time.monotonic()
     vector = extract(lm, style=options.style)
-    norms = residual_norms(lm.model, lm.tokenizer, questions)
+    norms = residual_norms(lm, questions)
     say(f"extracted {options.style} at {n_layers} layers, residual norms measured ({time.monotonic() - start:.1f} s)")
     data.anatomy = live.anatomy_dict(lm, vector, norms, options.alpha, options.layer, options.prompt_set)
     data.set_note("anatomy", f"live: residual norms over {options.prompt_set} ({len(questions)} prompts), all layers")

@@ -23,16 +23,17 @@ import importlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from steering_core.defaults import REPORT_LENS_TOKENS, REPORT_SWEEP_ALPHAS, REPORT_SWEEP_PROMPTS, REPORT_SWEEP_TOKENS
 from steering_core.diagnose import LayerNorms
 from steering_core.models import LoadedModel
 from steering_core.vector import SteeringVector
 
 Say = Callable[[str], None]
 
-SWEEP_ALPHAS: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.0)
-SWEEP_PROMPTS = 4
-SWEEP_TOKENS = 32
-LENS_TOKENS = 32
+SWEEP_ALPHAS: tuple[float, ...] = REPORT_SWEEP_ALPHAS
+SWEEP_PROMPTS = REPORT_SWEEP_PROMPTS
+SWEEP_TOKENS = REPORT_SWEEP_TOKENS
+LENS_TOKENS = REPORT_LENS_TOKENS
 
 
 def _quiet(_: str) -> None:
@@ -78,11 +79,11 @@ def basins_dict(lm: LoadedModel, vector: SteeringVector, layer: int, questions: 
         pair = vector.recipe.pairs[0]
     else:
         pair = as_style(vector.style or "terse").pairs[0]
-    position = vector.recipe.position if vector.recipe is not None else "last"
+    position = vector.recipe.read_at if vector.recipe is not None else "last"
     chat = vector.recipe.chat_template if vector.recipe is not None else True
     prompts = [f"{pair.positive} {q}" for q in questions] + [f"{pair.negative} {q}" for q in questions]
     prompts += [pair.positive, pair.negative]
-    acts = read_activations(lm.model, lm.tokenizer, prompts, [layer], position=position, chat=chat)[:, 0, :]
+    acts = read_activations(lm, prompts, [layer], read_at=position, chat=chat)[:, 0, :]
     n = len(questions)
     rows = acts.to("cpu").tolist()
     return {
@@ -125,8 +126,7 @@ def quick_sweep(
 
     say(f"sweep: baseline + {total} cells, {len(prompts)} prompts, {max_new_tokens} new tokens")
     result = alpha_sweep(
-        lm.model,
-        lm.tokenizer,
+        lm,
         vector,
         list(layers),
         list(alphas),

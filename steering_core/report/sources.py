@@ -36,12 +36,6 @@ MATRIX_NOTES: dict[str, str] = {
     "smt": "SMT checks run; the Hypothesis column was not run (`steer report --matrix full` runs it)",
     "full": "every check run (the same as `steer spec`)",
 }
-STYLE_METRICS_FALLBACK: dict[str, str] = {
-    "terse": "words",
-    "formal": "formality",
-    "socratic": "question_share",
-    "dry-wit": "enthusiasm_rate",
-}
 
 
 def read_json(path: str | Path, what: str) -> Any:
@@ -218,15 +212,10 @@ def behaviour_parts(data: Any) -> dict[str, Any]:
 
 def style_metric(style: str | None) -> str:
     """The metric a style's behavioural contract is judged by (``words`` for terse)."""
-    try:
-        from contracts.style import CRITERIA
+    from contracts.style import CRITERIA
 
-        criteria = CRITERIA.get(style or "")
-        if criteria:
-            return str(criteria[0].metric)
-    except ImportError:
-        pass
-    return STYLE_METRICS_FALLBACK.get(style or "", "words")
+    criteria = CRITERIA.get(style or "")
+    return str(criteria[0].metric) if criteria else "words"
 
 
 def add_metric(sweep: dict[str, Any], name: str) -> bool:
@@ -237,10 +226,8 @@ def add_metric(sweep: dict[str, Any], name: str) -> bool:
     """
     if name == "words":
         return True
-    try:
-        from steering_core.behaviour.metrics import metric
-    except ImportError:
-        return False
+    from steering_core.behaviour.metrics import metric
+
     fn = metric(name)
     baseline = sweep.get("baseline", {})
     groups: list[tuple[dict[str, Any], Sequence[str]]] = [(baseline, baseline.get("answers") or [])]
@@ -255,19 +242,22 @@ def add_metric(sweep: dict[str, Any], name: str) -> bool:
 def code_version() -> dict[str, Any]:
     """``{"package": steering-spec version, "commit": git HEAD or None, "dirty": bool or None}``."""
     from steering_core.certify.certificate import tool_version
-    from steering_core.formal.registry import REPO_ROOT
+    from steering_core.resources import checkout_root
 
     commit: str | None = None
     dirty: bool | None = None
+    root = checkout_root()
+    if root is None:  # installed outside a checkout: no commit to name
+        return {"package": tool_version(), "commit": commit, "dirty": dirty}
     try:
         head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=10
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=False, timeout=10
         )
         if head.returncode == 0:
             commit = head.stdout.strip()
             status = subprocess.run(
                 ["git", "status", "--porcelain", "--untracked-files=no"],
-                cwd=REPO_ROOT,
+                cwd=root,
                 capture_output=True,
                 text=True,
                 check=False,

@@ -90,7 +90,7 @@ def _bytes_of(vector: SteeringVector) -> tuple[dict[int, bytes], str]:
     dtype = str(vector.dtype).removeprefix("torch.")
     layers = {
         layer: t.detach().to("cpu").contiguous().view(torch.uint8).numpy().tobytes()
-        for layer, t in vector.layers.items()
+        for layer, t in vector.directions.items()
     }
     return layers, dtype
 
@@ -238,7 +238,7 @@ class SteeredLLM:
     def register_tensors(self, layers: dict[int, torch.Tensor]) -> VectorRef:
         """Register raw per-layer directions (anonymous, named by digest): what a compiled plan holds."""
         width = int(next(iter(layers.values())).shape[-1])
-        vector = SteeringVector(dict(layers), width, self.facts["num_layers"])
+        vector = SteeringVector(directions=dict(layers), hidden_size=width, num_layers=self.facts["num_layers"])
         return self._register_content("", vector)
 
     def register_certified(self, name: str, path: str | os.PathLike[str], public_key: bytes | None = None) -> VectorRef:
@@ -363,7 +363,9 @@ class SteeredLLM:
         n_layers, width = self.facts["num_layers"], self.facts["hidden_size"]
         gen = torch.Generator().manual_seed(0)
         vector = SteeringVector(
-            {layer: torch.randn(width, generator=gen) * 1e-3 for layer in range(n_layers)}, width, n_layers
+            directions={layer: torch.randn(width, generator=gen) * 1e-3 for layer in range(n_layers)},
+            hidden_size=width,
+            num_layers=n_layers,
         )
         ref = self._register_content(PROBE_NAME, vector)
         layers = tuple(range(n_layers))

@@ -32,7 +32,7 @@ def _calibration(layer: int = 1, alpha: float = 0.5) -> dict[str, Any]:
 
 @pytest.fixture
 def session(tokenizer: Any) -> Session:
-    lm = LoadedModel(make_tiny_model("qwen3"), tokenizer, "tiny-qwen3", "test")
+    lm = LoadedModel(model=make_tiny_model("qwen3"), tokenizer=tokenizer, name="tiny-qwen3", source="test")
     return Session(lm, max_new_tokens=6, batch_size=4)
 
 
@@ -60,8 +60,11 @@ def test_session_memoises_and_leaves_no_hooks(session: Session) -> None:
 def test_reduced_run_shape_and_zero_alpha_control(session: Session) -> None:
     result = run_behaviour(RunConfig.reduced(), calibration=_calibration(), session=session)
     data = json.loads(json.dumps(result.to_dict()))
-    assert data["mode"] == "reduced" and len(data["contracts"]) == 4
+    assert data["mode"] == "reduced" and len(data["contracts"]) == 8  # four styles x two directions
+    assert [(c["style"], c["direction"]) for c in data["contracts"][:2]] == [("terse", "positive"), ("terse", "negative")]
     for c in data["contracts"]:
+        assert c["alpha"] > 0 if c["direction"] == "positive" else c["alpha"] < 0
+        assert set(c["reliability"]) >= {"anti_steerable", "split_half"} and c["fluency"]["max_ratio"] == 2.0
         zero = c["conditions"]["alpha_zero"]
         assert zero["criteria"][0]["effect"] == 0.0 and zero["passed"] is False
         assert set(c) >= {"style", "metric", "layer", "alpha", "ratio", "effect", "ci_low", "ci_high", "threshold"}
@@ -74,10 +77,12 @@ def test_full_run_with_parity_and_lens(session: Session) -> None:
     config.lens_max_new_tokens = 4
     result = run_behaviour(config, calibration=_calibration(), session=session)
     data = result.to_dict()
-    (parity,) = data["parity"]
-    labels = [r["label"] for r in parity["rows"]]
-    assert labels[:3] == ["baseline", "prompt+", "prompt-"] and len(labels) == 3 + 6
+    (comparison,) = data["prompting"]  # against prompting replaces the prompt-vs-injection table
+    labels = [p["label"] for p in comparison["points"]]
+    assert labels[:2] == ["baseline", "prompt"] and len(labels) == 2 + 2 * 3
+    assert comparison["summary"]["text"] and set(comparison["pareto_front"]) <= set(labels)
     assert data["lens"]["style"] == "terse" and len(data["lens"]["lenses"]) == 12
+    assert "## Against prompting" in result.to_markdown()
     md = result.to_markdown()
     assert "Prompt-level control versus injection" in md and "Lens bleed" in md
 

@@ -39,7 +39,9 @@ def _one_thread() -> Iterator[None]:
 
 def tiny_loaded(arch: str = "qwen3", seed: int = 0) -> LoadedModel:
     """A tiny random model wrapped as a LoadedModel."""
-    return LoadedModel(make_tiny_model(arch, seed=seed), make_tokenizer(), f"tiny-{arch}", "memory")
+    return LoadedModel(
+        model=make_tiny_model(arch, seed=seed), tokenizer=make_tokenizer(), name=f"tiny-{arch}", source="memory"
+    )
 
 
 @pytest.fixture(scope="module")

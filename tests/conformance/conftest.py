@@ -26,7 +26,7 @@ def _one_thread() -> Iterator[None]:
 
 
 def tiny_lm(arch: str = "qwen2") -> LoadedModel:
-    return LoadedModel(make_tiny_model(arch), make_tokenizer(), f"tiny-{arch}", "tiny")
+    return LoadedModel(model=make_tiny_model(arch), tokenizer=make_tokenizer(), name=f"tiny-{arch}", source="tiny")
 
 
 Kit = tuple[LoadedModel, Fixture, dict[str, SteeringVector], Oracle]

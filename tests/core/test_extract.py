@@ -124,22 +124,25 @@ def test_recipe_and_identity_are_recorded(tiny: Any, tokenizer: Any) -> None:
 
 def test_seed_styles_carry_the_verbatim_poles() -> None:
     assert SEED_STYLES["terse"].pairs[0] == ContrastPair(
-        "Be extremely concise and technical. No filler words.",
-        "Please explain thoroughly with lots of context and examples.",
+        positive="Be extremely concise and technical. No filler words.",
+        negative="Please explain thoroughly with lots of context and examples.",
     )
     assert SEED_STYLES["formal"].pairs[0] == ContrastPair(
-        "Respond in precise, formal academic prose.", "Just chat with me casually."
+        positive="Respond in precise, formal academic prose.", negative="Just chat with me casually."
     )
     assert SEED_STYLES["socratic"].pairs[0] == ContrastPair(
-        "Respond only with targeted clarifying questions.", "Give me the answer directly."
+        positive="Respond only with targeted clarifying questions.", negative="Give me the answer directly."
     )
     assert SEED_STYLES["dry-wit"].pairs[0] == ContrastPair(
-        "Respond with dry understatement and laconic precision.", "Be enthusiastic, warm, and encouraging."
+        positive="Respond with dry understatement and laconic precision.",
+        negative="Be enthusiastic, warm, and encouraging.",
     )
 
 
 def test_user_defined_styles(tiny: Any, tokenizer: Any) -> None:
-    style = make_style("pirate", [("Talk like a pirate.", "Talk like a lawyer."), ContrastPair("Arr.", "Indeed.")])
+    style = make_style(
+        "pirate", [("Talk like a pirate.", "Talk like a lawyer."), ContrastPair(positive="Arr.", negative="Indeed.")]
+    )
     vec = extract(tiny, tokenizer, style=style, layers=[0])
     assert vec.style == "pirate" and len(vec.recipe.pairs) == 2  # type: ignore[union-attr]
 

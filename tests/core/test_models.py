@@ -20,14 +20,22 @@ def _fake_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunks: list[by
         (pkg / "data").mkdir(parents=True)
         (pkg / "__init__.py").write_text("raise RuntimeError('never imported')\n")
         (pkg / "data" / f"part{i:02d}.bin").write_bytes(data)
-        parts.append(GgufPart(f"fake_gguf_part{i}", f"data/part{i:02d}.bin"))
+        parts.append(GgufPart(package=f"fake_gguf_part{i}", relative_path=f"data/part{i:02d}.bin"))
     monkeypatch.syspath_prepend(str(root))
     monkeypatch.setenv(models.CACHE_ENV, str(tmp_path / "cache"))
     return tuple(parts)
 
 
 def _embedded(parts: tuple[GgufPart, ...], digest: str, size: int) -> EmbeddedModel:
-    return EmbeddedModel("fake-model", "test", "fake.gguf", parts, digest, size, "pip install nothing")
+    return EmbeddedModel(
+        name="fake-model",
+        description="test",
+        gguf_name="fake.gguf",
+        parts=parts,
+        sha256=digest,
+        size=size,
+        install_hint="pip install nothing",
+    )
 
 
 def test_assembles_parts_in_order_and_checks_sha256(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,7 +60,7 @@ def test_checksum_mismatch_is_refused_and_leaves_no_file(tmp_path: Path, monkeyp
 
 def test_missing_part_package_names_the_install_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(models.CACHE_ENV, str(tmp_path))
-    model = _embedded((GgufPart("no_such_package_xyz", "data/part01.bin"),), "0" * 64, 1)
+    model = _embedded((GgufPart(package="no_such_package_xyz", relative_path="data/part01.bin"),), "0" * 64, 1)
     with pytest.raises(ModelUnavailableError, match="pip install nothing"):
         assemble_gguf(model)
 

@@ -25,7 +25,13 @@ from steering_core.vector import SteeringVector
 
 def _sv(seed: int, layers: tuple[int, ...] = (1, 2), scale: float = 1.0) -> SteeringVector:
     gen = torch.Generator().manual_seed(seed)
-    return SteeringVector({x: torch.randn(64, generator=gen) * scale for x in layers}, 64, 4, "tiny", "terse")
+    return SteeringVector(
+        directions={x: torch.randn(64, generator=gen) * scale for x in layers},
+        hidden_size=64,
+        num_layers=4,
+        model_name="tiny",
+        style="terse",
+    )
 
 
 def test_arithmetic_is_layerwise() -> None:
@@ -57,13 +63,25 @@ def test_to_refuses_an_overflowing_cast() -> None:
 @pytest.mark.parametrize(
     ("make", "error", "param"),
     [
-        (lambda: SteeringVector({0: torch.full((64,), float("nan"))}, 64), NonFiniteError, "layers[0]"),
-        (lambda: SteeringVector({0: torch.ones(63)}, 64), WidthMismatchError, "layers[0]"),
-        (lambda: SteeringVector({9: torch.ones(64)}, 64, num_layers=4), LayerOutOfRangeError, "layers"),
-        (lambda: SteeringVector({}, 64), InvalidParameterError, "layers"),
-        (lambda: SteeringVector({0: torch.ones(64, dtype=torch.int64)}, 64), DtypeMismatchError, "layers[0]"),
+        (
+            lambda: SteeringVector(directions={0: torch.full((64,), float("nan"))}, hidden_size=64),
+            NonFiniteError,
+            "directions[0]",
+        ),
+        (lambda: SteeringVector(directions={0: torch.ones(63)}, hidden_size=64), WidthMismatchError, "directions[0]"),
+        (
+            lambda: SteeringVector(directions={9: torch.ones(64)}, hidden_size=64, num_layers=4),
+            LayerOutOfRangeError,
+            "directions",
+        ),
+        (lambda: SteeringVector(directions={}, hidden_size=64), InvalidParameterError, "directions"),
+        (
+            lambda: SteeringVector(directions={0: torch.ones(64, dtype=torch.int64)}, hidden_size=64),
+            DtypeMismatchError,
+            "directions[0]",
+        ),
         (lambda: _sv(1) * float("inf"), NonFiniteError, "scalar"),
-        (lambda: _sv(1) + SteeringVector({0: torch.ones(32)}, 32), WidthMismatchError, "other"),
+        (lambda: _sv(1) + SteeringVector(directions={0: torch.ones(32)}, hidden_size=32), WidthMismatchError, "other"),
     ],
 )
 def test_vector_construction_errors(make: Any, error: type[Exception], param: str) -> None:

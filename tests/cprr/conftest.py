@@ -120,7 +120,9 @@ def tiny_context() -> Any:
     from steering_core.models import LoadedModel
     from tests.conftest import make_tiny_model, make_tokenizer
 
-    return RunContext(LoadedModel(make_tiny_model("qwen2"), make_tokenizer(), TINY_NAME, "memory"))
+    return RunContext(
+        LoadedModel(model=make_tiny_model("qwen2"), tokenizer=make_tokenizer(), name=TINY_NAME, source="memory")
+    )
 
 
 FAKE_MODEL = {

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import sys
-import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,7 @@ import pytest
 from steering_core.cprr import store
 from steering_core.cprr.engine import run_entry, runnable_ids
 from steering_core.cprr.errors import MeasurementError, NoRunnerError, ProtocolDataError
-from steering_core.cprr.runners import OPTIONAL_RUNNER_MODULE, RUNNERS, load_runners, runner
+from steering_core.cprr.runners import RUNNERS, load_runners, runner
 from steering_core.cprr.validate import check_entry
 from tests.cprr.conftest import TINY
 
@@ -44,21 +42,6 @@ def test_decorator_refuses_a_second_function_for_an_id() -> None:
 
     with pytest.raises(ValueError, match="already registered"):
         runner("H-SV-1", fast=True)(impostor)
-
-
-def test_optional_behaviour_module_is_imported_when_present(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = types.ModuleType(OPTIONAL_RUNNER_MODULE)
-    monkeypatch.setitem(sys.modules, OPTIONAL_RUNNER_MODULE, module)
-
-    def c99(ctx: Any, protocol: dict[str, Any]) -> dict[str, Any]:
-        return {"x": 1.0}
-
-    c99.__module__ = OPTIONAL_RUNNER_MODULE
-    runner("C-99", fast=False)(c99)  # what the behaviour module does on import
-    try:
-        assert "C-99" in load_runners()
-    finally:
-        RUNNERS.pop("C-99", None)
 
 
 @pytest.mark.parametrize("entry_id", FAST + GENERATING)

@@ -33,7 +33,9 @@ def tiny_folder(tmp_path_factory: pytest.TempPathFactory) -> str:
 def make_payload(seed: int = 0, layers: tuple[int, ...] = (1, 2), width: int = 64) -> VectorPayload:
     """A seeded Gaussian vector at ``layers`` (norm ~8 per layer), as a payload."""
     gen = torch.Generator().manual_seed(seed)
-    vector = SteeringVector({layer: torch.randn(width, generator=gen) for layer in layers}, width, style="random")
+    vector = SteeringVector(
+        directions={layer: torch.randn(width, generator=gen) for layer in layers}, hidden_size=width, style="random"
+    )
     return VectorPayload.from_vector(vector, {"kind": "gaussian", "seed": seed})
 
 

@@ -58,7 +58,7 @@ def test_bad_layers_are_typed_errors(model: Any, layers: Any, error: type[Except
 
 
 def test_empty_layers_with_a_steering_vector(model: Any) -> None:
-    vector = SteeringVector({1: torch.ones(WIDTH), 2: torch.ones(WIDTH)}, WIDTH, 4)
+    vector = SteeringVector(directions={1: torch.ones(WIDTH), 2: torch.ones(WIDTH)}, hidden_size=WIDTH, num_layers=4)
     with pytest.raises(errors.InvalidParameterError, match=r"layers: .*empty"), steer(model, vector, 1.0, layers=[]):
         pass
     assert _unhooked(model)
@@ -76,9 +76,9 @@ def test_a_meta_tensor_vector_is_a_device_error(model: Any) -> None:
 
 def test_a_steering_vector_on_meta_or_mixed_devices(model: Any) -> None:
     with pytest.raises(errors.DeviceMismatchError, match="meta"):
-        SteeringVector({1: torch.ones(WIDTH, device="meta")}, WIDTH)
+        SteeringVector(directions={1: torch.ones(WIDTH, device="meta")}, hidden_size=WIDTH)
     with pytest.raises(errors.DeviceMismatchError, match="meta"):
-        SteeringVector({1: torch.ones(WIDTH), 2: torch.ones(WIDTH, device="meta")}, WIDTH)
+        SteeringVector(directions={1: torch.ones(WIDTH), 2: torch.ones(WIDTH, device="meta")}, hidden_size=WIDTH)
 
 
 def test_a_model_on_the_meta_device(model: Any) -> None:
@@ -98,7 +98,9 @@ def _named(model: Any, name: str) -> Any:
 
 
 def test_a_vector_recording_another_layer_count_is_refused(model: Any) -> None:
-    vector = SteeringVector({1: torch.ones(WIDTH)}, WIDTH, num_layers=30, model_name="smollm2-135m-instruct")
+    vector = SteeringVector(
+        directions={1: torch.ones(WIDTH)}, hidden_size=WIDTH, num_layers=30, model_name="smollm2-135m-instruct"
+    )
     with pytest.raises(errors.ModelMismatchError, match="30 layers"), steer(model, vector, 1.0):
         pass
     assert _unhooked(model)
@@ -110,7 +112,9 @@ def test_a_vector_recording_another_layer_count_is_refused(model: Any) -> None:
 
 def test_a_vector_recording_another_model_name_is_refused(model: Any) -> None:
     _named(model, "tiny-model-a")
-    vector = SteeringVector({1: torch.ones(WIDTH)}, WIDTH, num_layers=4, model_name="tiny-model-b")
+    vector = SteeringVector(
+        directions={1: torch.ones(WIDTH)}, hidden_size=WIDTH, num_layers=4, model_name="tiny-model-b"
+    )
     with pytest.raises(errors.ModelMismatchError, match="tiny-model-b"), steer(model, vector, 1.0):
         pass
     with pytest.raises(errors.ModelMismatchError), vector.apply(model, 1.0):
@@ -123,22 +127,24 @@ def test_a_vector_recording_another_model_name_is_refused(model: Any) -> None:
 def test_the_same_model_under_another_spelling_is_accepted(model: Any) -> None:
     _named(model, "qwen2.5-coder-0.5b-instruct")
     for spelling in ("qwen2.5-coder-0.5b-instruct", "embedded", "Qwen2.5-Coder"):
-        vector = SteeringVector({1: torch.ones(WIDTH)}, WIDTH, num_layers=4, model_name=spelling)
+        vector = SteeringVector(directions={1: torch.ones(WIDTH)}, hidden_size=WIDTH, num_layers=4, model_name=spelling)
         with steer(model, vector, 1.0) as handle:
             assert handle.installed
 
 
 def test_unrecorded_identity_is_not_held_against_a_vector(model: Any) -> None:
-    with steer(model, SteeringVector({1: torch.ones(WIDTH)}, WIDTH), 1.0) as handle:
+    with steer(model, SteeringVector(directions={1: torch.ones(WIDTH)}, hidden_size=WIDTH), 1.0) as handle:
         assert handle.installed
     unnamed = tiny_model("qwen2")  # built from a config: no name
-    named_vector = SteeringVector({1: torch.ones(WIDTH)}, WIDTH, num_layers=4, model_name="tiny-model-b")
+    named_vector = SteeringVector(
+        directions={1: torch.ones(WIDTH)}, hidden_size=WIDTH, num_layers=4, model_name="tiny-model-b"
+    )
     with steer(unnamed, named_vector, 1.0) as handle:
         assert handle.installed
 
 
 def test_allow_other_model_must_be_a_bool(model: Any) -> None:
-    vector = SteeringVector({1: torch.ones(WIDTH)}, WIDTH)
+    vector = SteeringVector(directions={1: torch.ones(WIDTH)}, hidden_size=WIDTH)
     context = steer(model, vector, 1.0, allow_other_model="yes")  # type: ignore[arg-type]
     with pytest.raises(errors.InvalidParameterError, match="allow_other_model"), context:
         pass
@@ -229,7 +235,7 @@ def test_folded_steering_while_another_thread_steers_is_refused(model: Any) -> N
 def test_mixed_devices_with_an_accelerator(model: Any) -> None:
     """A vector spread over two devices is refused; a vector on another device than the model is moved."""
     with pytest.raises(errors.DeviceMismatchError, match="one device"):
-        SteeringVector({1: torch.ones(WIDTH), 2: torch.ones(WIDTH, device="cuda")}, WIDTH)
+        SteeringVector(directions={1: torch.ones(WIDTH), 2: torch.ones(WIDTH, device="cuda")}, hidden_size=WIDTH)
     ids = torch.tensor([[5, 9, 12]])
     with torch.no_grad(), steer(model, torch.ones(WIDTH), 1.0, layers=1):
         on_cpu = model(ids).logits

@@ -32,7 +32,7 @@ def _one_thread() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def tiny() -> LoadedModel:
-    return LoadedModel(make_tiny_model("qwen3"), make_tokenizer(), "tiny-qwen3", "memory")
+    return LoadedModel(model=make_tiny_model("qwen3"), tokenizer=make_tokenizer(), name="tiny-qwen3", source="memory")
 
 
 def options(tmp: Path, **extra: object) -> ReportOptions:

@@ -111,7 +111,7 @@ def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> TinyWorld:
     other = make_tiny_model("qwen3")  # the same model, "fine-tuned": one weight matrix moved a little
     with torch.no_grad():
         other.model.layers[3].mlp.down_proj.weight.add_(1e-3)
-    other_lm = LoadedModel(other, tokenizer, "tiny-other", "memory")
+    other_lm = LoadedModel(model=other, tokenizer=tokenizer, name="tiny-other", source="memory")
     alien = certify_vector(
         other_lm, extract(other_lm, style="terse", layers=[1]), protocol=TINY_PROTOCOL, created=CREATED
     )

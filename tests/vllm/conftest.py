@@ -71,7 +71,9 @@ def random_vector(lm: LoadedModel, layer: int, norm: float, seed: int) -> Steeri
     gen = torch.Generator().manual_seed(seed)
     direction = torch.randn(lm.hidden_size, generator=gen)
     direction = direction / direction.norm() * norm
-    return SteeringVector({layer: direction}, lm.hidden_size, lm.num_layers, lm.name)
+    return SteeringVector(
+        directions={layer: direction}, hidden_size=lm.hidden_size, num_layers=lm.num_layers, model_name=lm.name
+    )
 
 
 def start_engine(lm: LoadedModel, **kwargs: Any) -> Any:

@@ -1,0 +1,73 @@
+"""The old call forms of the public API, kept for one release with a :class:`DeprecationWarning`.
+
+Everything that still accepts a deprecated spelling goes through this module, so removing them
+next release is deleting this module's callers' fallbacks:
+
+* ``f(model, tokenizer, ...)`` instead of ``f(lm, ...)`` (:func:`split_loaded`);
+* a renamed keyword, e.g. ``extract(position=...)`` for ``read_at=`` (:func:`renamed_keyword`);
+* a renamed attribute or method (:func:`warn_deprecated`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, TypeVar
+
+from steering_core.errors import InvalidParameterError
+from steering_core.models import is_loaded
+
+T = TypeVar("T")
+
+
+def warn_deprecated(old: str, new: str, stacklevel: int = 3) -> None:
+    """Warn that ``old`` is deprecated in favour of ``new`` (removed in the next release)."""
+    warnings.warn(
+        f"{old} is deprecated and will be removed in the next release; use {new}",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def split_loaded(
+    lm: Any, args: tuple[Any, ...], kwargs: dict[str, Any], function: str
+) -> tuple[Any, Any, tuple[Any, ...], dict[str, Any]]:
+    """``(model, tokenizer, args, kwargs)`` of a call whose first argument is a loaded model.
+
+    A loaded model is a :class:`~steering_core.models.LoadedModel` or the same duck type
+    (:func:`~steering_core.models.is_loaded`).
+
+    The old form ``function(model, tokenizer, ...)`` still works for one release: the tokenizer
+    is the keyword ``tokenizer`` or else the first positional argument after the model, and a
+    :class:`DeprecationWarning` names the new form. Call it directly from the public function
+    (the warning points at that function's caller).
+
+    Raises:
+        InvalidParameterError: the old form without a tokenizer.
+    """
+    if is_loaded(lm):
+        return lm.model, lm.tokenizer, args, kwargs
+    warn_deprecated(
+        f"{function}(model, tokenizer, ...)",
+        f"{function}(lm, ...) with lm = load_model(...) or LoadedModel(model=..., tokenizer=...)",
+        stacklevel=4,
+    )
+    kwargs = dict(kwargs)
+    if "tokenizer" in kwargs:
+        return lm, kwargs.pop("tokenizer"), args, kwargs
+    if not args:
+        raise InvalidParameterError("tokenizer", f"the model's tokenizer (or call {function}(lm, ...))", None)
+    return lm, args[0], args[1:], kwargs
+
+
+def renamed_keyword(function: str, old: str, old_value: T | None, new: str, new_value: T, default: T) -> T:
+    """The value of keyword ``new``, or of its deprecated old name ``old`` (with a warning).
+
+    Raises:
+        InvalidParameterError: both names given with different values.
+    """
+    if old_value is None:
+        return new_value
+    warn_deprecated(f"{function}({old}=...)", f"{function}({new}=...)", stacklevel=5)
+    if new_value != default and new_value != old_value:
+        raise InvalidParameterError(old, f"only one of {old!r} (deprecated) and {new!r}", repr(old_value))
+    return old_value
