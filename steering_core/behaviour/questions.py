@@ -62,6 +62,16 @@ class QuestionSet:
         """+1 for the positive direction (+alpha), -1 for the negative one (-alpha)."""
         return 1 if self.direction == "positive" else -1
 
+    @property
+    def metric_direction(self) -> int:
+        """The way the style's *raw* metric must move (for a ``Criterion``): metric sign x direction sign.
+
+        E.g. terse/positive: ``words`` (sign -1) x +1 = -1, words must go down.
+        """
+        from steering_core.behaviour.metrics import style_metric
+
+        return style_metric(self.style).sign * self.sign
+
     def questions(self, half: Half = "held_out") -> list[str]:
         """The ``search`` half, the ``held_out`` half, or ``all`` (search first)."""
         if half == "search":

@@ -122,6 +122,7 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
 def test_committed_question_sets_validate(style: str, direction: str) -> None:
     qs = load_question_set(style, direction)
     assert qs.sign == (1 if direction == "positive" else -1)
+    assert qs.metric_direction == qs.sign * (-1 if style == "terse" else 1)
     assert len(qs.search) >= MIN_PER_HALF and len(qs.held_out) >= MIN_PER_HALF
     assert len(qs.questions("all")) >= 12
     # held-out questions are new: not in the contrast set's contexts, nor the neutral evaluation set
