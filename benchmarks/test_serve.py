@@ -57,7 +57,7 @@ def _plans(vectors: list[Any], layers: list[int], n: int, alphas: tuple[float, f
             plans.append(None)
         else:
             k = i % len(vectors)
-            plans.append([Term(vectors[k], alphas[(i // len(vectors)) % 2], layers=layers[k])])
+            plans.append([Term(vector=vectors[k], alpha=alphas[(i // len(vectors)) % 2], layers=layers[k])])
     return plans
 
 

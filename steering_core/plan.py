@@ -35,7 +35,7 @@ Positions = Literal["all", "prompt", "generated"]
 POSITIONS: tuple[str, ...] = ("all", "prompt", "generated")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Term:
     """One additive steering term of a row's plan (see the module docstring)."""
 
@@ -46,7 +46,7 @@ class Term:
     allow_other_model: bool = False  # as in steer(): a vector recording another model is refused
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CompiledTerm:
     """A term checked against one model: per-layer vectors and their deltas in the model's dtype."""
 
@@ -56,7 +56,7 @@ class CompiledTerm:
     deltas: Mapping[int, torch.Tensor]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CompiledPlan:
     """A row's plan checked against one model (``terms`` keeps order; zero-alpha terms are dropped)."""
 
@@ -155,7 +155,7 @@ def compile_term(model: nn.Module, term: Term, name: str = "term") -> CompiledTe
         deltas = {layer: steering_delta(v, alpha, dtype, device) for layer, v in resolved.items()}
     except InvalidParameterError as error:
         raise _prefixed(error, name) from error
-    return CompiledTerm(alpha, term.positions, resolved, deltas)
+    return CompiledTerm(alpha=alpha, positions=term.positions, vectors=resolved, deltas=deltas)
 
 
 def compile_plan(model: nn.Module, terms: Sequence[Term] | CompiledPlan, name: str = "plan") -> CompiledPlan:
@@ -170,4 +170,4 @@ def compile_plan(model: nn.Module, terms: Sequence[Term] | CompiledPlan, name: s
     if isinstance(terms, (str, bytes)) or not isinstance(terms, Sequence):
         raise InvalidParameterError(name, "a sequence of Term", type(terms).__name__)
     compiled = tuple(compile_term(model, t, f"{name}[{i}]") for i, t in enumerate(terms))
-    return CompiledPlan(tuple(t for t in compiled if t.alpha != 0.0), weakref.ref(locate(model)[0]))
+    return CompiledPlan(terms=tuple(t for t in compiled if t.alpha != 0.0), model_ref=weakref.ref(locate(model)[0]))

@@ -53,7 +53,7 @@ class PhasePoint(Protocol):
     def phase(self) -> str: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Judgement:
     """Steered answers judged against the baseline answers (see :func:`judge`).
 
@@ -69,7 +69,7 @@ class Judgement:
     phase: Phase
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SweepCell:
     """One (layer, alpha) cell of a sweep."""
 
@@ -83,7 +83,7 @@ class SweepCell:
     answers: list[str] = field(repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Thresholds:
     """Phase boundaries for one layer (None where the sweep saw no such cell)."""
 
@@ -94,7 +94,7 @@ class Thresholds:
     collapse_min: float | None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SweepResult:
     """Baseline, every cell, and per-layer thresholds."""
 
@@ -145,11 +145,11 @@ def layer_thresholds(layer: int, cells: Iterable[PhasePoint]) -> Thresholds:
     effective = [c.alpha for c in ordered if c.phase == "effective"]
     collapsed = [c.alpha for c in ordered if c.phase == "collapse"]
     return Thresholds(
-        layer,
-        dead_max,
-        min(effective, key=abs) if effective else None,
-        max(effective, key=abs) if effective else None,
-        min(collapsed, key=abs) if collapsed else None,
+        layer=layer,
+        dead_max=dead_max,
+        effective_min=min(effective, key=abs) if effective else None,
+        effective_max=max(effective, key=abs) if effective else None,
+        collapse_min=min(collapsed, key=abs) if collapsed else None,
     )
 
 
@@ -157,7 +157,9 @@ def judge(baseline: Sequence[str], answers: Sequence[str]) -> Judgement:
     """The :class:`Judgement` of steered ``answers`` (non-empty) against the ``baseline`` answers."""
     phase, n_degenerate, n_identical = classify(baseline, answers)
     mean_words = sum(word_count(a) for a in answers) / len(answers)
-    return Judgement(mean_words, n_degenerate, n_identical, len(answers), phase)
+    return Judgement(
+        mean_words=mean_words, n_degenerate=n_degenerate, n_identical=n_identical, n_answers=len(answers), phase=phase
+    )
 
 
 def classify(baseline: Sequence[str], steered: Sequence[str]) -> tuple[Phase, int, int]:
@@ -182,14 +184,14 @@ def sweep_cell(
     """The :class:`SweepCell` of ``answers`` steered at ``(layer, alpha)``, :func:`judge`-d against ``baseline``."""
     judged = judge(baseline, answers)
     return SweepCell(
-        layer,
-        alpha,
-        perturbation_ratio(alpha, vector_norm, median_norm),
-        judged.mean_words,
-        judged.n_degenerate,
-        judged.n_identical,
-        judged.phase,
-        list(answers),
+        layer=layer,
+        alpha=alpha,
+        ratio=perturbation_ratio(alpha, vector_norm, median_norm),
+        mean_words=judged.mean_words,
+        n_degenerate=judged.n_degenerate,
+        n_identical=judged.n_identical,
+        phase=judged.phase,
+        answers=list(answers),
     )
 
 
@@ -248,4 +250,6 @@ def _alpha_sweep(
             cells.append(cell)
             if on_cell is not None:
                 on_cell(cell)
-    return SweepResult(vector.style, list(prompts), baseline, cells, max_new_tokens)
+    return SweepResult(
+        style=vector.style, prompts=list(prompts), baseline=baseline, cells=cells, max_new_tokens=max_new_tokens
+    )

@@ -94,12 +94,16 @@ class Session:
 
     def _key(self, texts: Sequence[str], vector: SteeringVector | None, alpha: float) -> tuple[Any, ...]:
         steered = vector is not None and alpha != 0.0
-        return (tuple(texts), self.max_new_tokens, plan_key((Term(vector, alpha),)) if steered and vector else None)
+        return (
+            tuple(texts),
+            self.max_new_tokens,
+            plan_key((Term(vector=vector, alpha=alpha),)) if steered and vector else None,
+        )
 
     @staticmethod
     def plan(vector: SteeringVector | None, alpha: float) -> tuple[Term, ...] | None:
         """The row plan of ``alpha * vector`` at every layer the vector holds (None: unhooked)."""
-        return (Term(vector, alpha),) if vector is not None and alpha != 0.0 else None
+        return (Term(vector=vector, alpha=alpha),) if vector is not None and alpha != 0.0 else None
 
     def _row_key(self, row: Row, tokens: int) -> tuple[Any, ...]:
         return (row.text, plan_key(row.plan), tokens)

@@ -89,10 +89,19 @@ class HookBackend(_InProcess):
 
     def generate(self, requests: Sequence[Request], max_new_tokens: int, *, use_cache: bool = True) -> list[list[int]]:
         plans = [
-            [PlanTerm(self._vector(t.vector), t.alpha, t.layers, t.positions) for t in r.terms] or None  # type: ignore[arg-type]
+            [
+                PlanTerm(
+                    vector=self._vector(t.vector),
+                    alpha=t.alpha,
+                    layers=t.layers,
+                    positions=t.positions,  # type: ignore[arg-type]
+                )
+                for t in r.terms
+            ]
+            or None
             for r in requests
         ]
-        with steer_rows(self.lm.model, plans):
+        with steer_rows(self.lm, plans):
             return generate_tokens(self.lm, [r.prompt for r in requests], max_new_tokens, use_cache=use_cache)
 
 

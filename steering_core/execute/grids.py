@@ -105,4 +105,6 @@ def sweep_grid(
         out.append(cell)
         if on_cell is not None:
             on_cell(cell)
-    return SweepResult(vector.style, list(prompts), baseline, out, max_new_tokens)
+    return SweepResult(
+        style=vector.style, prompts=list(prompts), baseline=baseline, cells=out, max_new_tokens=max_new_tokens
+    )

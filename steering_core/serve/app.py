@@ -217,7 +217,15 @@ class _Server:
                 )
             # The vector's model identity was verified at start-up by the weights fingerprint
             # (stronger than the recorded name, which may be another alias of the same model).
-            compiled.append(Term(served.vector, term.alpha, served.layers, term.positions, allow_other_model=True))
+            compiled.append(
+                Term(
+                    vector=served.vector,
+                    alpha=term.alpha,
+                    layers=served.layers,
+                    positions=term.positions,
+                    allow_other_model=True,
+                )
+            )
         if not compiled:
             return None
         try:

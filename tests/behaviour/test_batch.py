@@ -50,7 +50,12 @@ def test_rows_dedupe_and_keep_order(tokenizer: Any) -> None:
     lm = _lm(tokenizer)
     session = Session(lm, max_new_tokens=5)
     v = session.vector("terse", 1)
-    rows = [Row("Why?", (Term(v, 1.0),)), Row("Why?"), Row("Why?", (Term(v, 1.0),)), Row("Why?", (Term(v, 0.0),))]
+    rows = [
+        Row("Why?", (Term(vector=v, alpha=1.0),)),
+        Row("Why?"),
+        Row("Why?", (Term(vector=v, alpha=1.0),)),
+        Row("Why?", (Term(vector=v, alpha=0.0),)),
+    ]
     out = session.rows(rows)
     assert session.n_rows == 2  # alpha 0 is the unhooked row; the repeated plan is generated once
     assert out[0] == out[2] and out[1] == out[3]
@@ -62,15 +67,15 @@ def test_plan_key_is_content_based(tokenizer: Any) -> None:
     v = session.vector("terse", 1)
     w = session.vector("formal", 1)
     assert vector_digest(v) == vector_digest(session.vector("terse", 1))
-    assert plan_key((Term(v, 1.0),)) != plan_key((Term(w, 1.0),))
-    assert plan_key((Term(v, 0.0),)) is None and plan_key(None) is None
+    assert plan_key((Term(vector=v, alpha=1.0),)) != plan_key((Term(vector=w, alpha=1.0),))
+    assert plan_key((Term(vector=v, alpha=0.0),)) is None and plan_key(None) is None
 
 
 def test_bad_rows_are_refused_before_generating(tokenizer: Any) -> None:
     lm = _lm(tokenizer)
     v = Session(lm).vector("terse", 1)
     with pytest.raises(InvalidParameterError):
-        generate_rows(lm, [Row("Why?", (Term(v, float("nan")),))], 4)
+        generate_rows(lm, [Row("Why?", (Term(vector=v, alpha=float("nan")),))], 4)
     with pytest.raises(InvalidParameterError):
         generate_rows(lm, [Row("Why?")], 0)
     with pytest.raises(InvalidParameterError):
@@ -89,7 +94,7 @@ def test_no_hook_left_when_generation_raises(tokenizer: Any, monkeypatch: pytest
 
     monkeypatch.setattr(sys.modules["steering_core.generate"], "generate_tokens", boom)
     with pytest.raises(RuntimeError):
-        generate_rows(lm, [Row("Why?", (Term(v, 1.0),)), Row("Why?")], 4)
+        generate_rows(lm, [Row("Why?", (Term(vector=v, alpha=1.0),)), Row("Why?")], 4)
     assert hook_snapshot(lm.model) == before
     assert torch.isfinite(v[1]).all()
 

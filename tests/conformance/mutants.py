@@ -223,7 +223,9 @@ class IgnoresPadding(HookBackend):
         from steering_core.plan import Term as PlanTerm
 
         compiled = [
-            [PlanTerm(self.vectors[t.vector], t.alpha, t.layers, t.positions) for t in p] or None for p in plans
+            [PlanTerm(vector=self.vectors[t.vector], alpha=t.alpha, layers=t.layers, positions=t.positions) for t in p]
+            or None
+            for p in plans
         ]  # type: ignore[arg-type]
         batch = encode(self.lm.tokenizer, [r.prompt for r in requests])
         with steer_rows(self.lm.model, compiled):

@@ -9,10 +9,17 @@ import pytest
 import torch
 
 from steering_core.extract import aggregate, extract, read_activations
+from steering_core.models import LoadedModel
 from steering_core.ops import vector_norm
 from steering_core.prompts import chat_text
 from steering_core.styles import SEED_STYLES, ContrastPair, make_style
 from tests.conftest import LAYERS
+
+
+@pytest.fixture
+def lm(tiny: Any, tokenizer: Any) -> LoadedModel:
+    return LoadedModel(model=tiny, tokenizer=tokenizer)
+
 
 PAIRS = [
     ("Be brief.", "Explain everything at great length please."),
@@ -27,19 +34,19 @@ def _count_forwards(model: Any) -> tuple[list[int], Any]:
     return calls, handle
 
 
-def test_all_layers_cost_one_forward_pass(tiny: Any, tokenizer: Any) -> None:
+def test_all_layers_cost_one_forward_pass(lm: LoadedModel, tiny: Any) -> None:
     calls, handle = _count_forwards(tiny)
     try:
-        vec = extract(tiny, tokenizer, style=PAIRS, batch_size=16)
+        vec = extract(lm, style=PAIRS, batch_size=16)
     finally:
         handle.remove()
     assert len(calls) == 1  # 3 pairs = 6 prompts, one batch, every layer
     assert vec.layer_indices == list(range(LAYERS))
 
 
-def test_batched_equals_one_at_a_time(tiny: Any, tokenizer: Any) -> None:
-    batched = extract(tiny, tokenizer, style=PAIRS, batch_size=6)
-    single = extract(tiny, tokenizer, style=PAIRS, batch_size=1)
+def test_batched_equals_one_at_a_time(lm: LoadedModel) -> None:
+    batched = extract(lm, style=PAIRS, batch_size=6)
+    single = extract(lm, style=PAIRS, batch_size=1)
     for layer in batched:
         assert torch.allclose(batched[layer], single[layer], atol=1e-5, rtol=1e-5), layer
 
@@ -53,8 +60,8 @@ def _reference_last_token(model: Any, tokenizer: Any, text: str) -> torch.Tensor
     return torch.stack([out.hidden_states[i + 1][0, -1] for i in range(LAYERS - 1)])
 
 
-def test_last_position_matches_reference_implementation(tiny: Any, tokenizer: Any) -> None:
-    vec = extract(tiny, tokenizer, style=PAIRS, batch_size=6)
+def test_last_position_matches_reference_implementation(lm: LoadedModel, tiny: Any, tokenizer: Any) -> None:
+    vec = extract(lm, style=PAIRS, batch_size=6)
     diffs = torch.stack(
         [_reference_last_token(tiny, tokenizer, p) - _reference_last_token(tiny, tokenizer, n) for p, n in PAIRS]
     )
@@ -63,9 +70,9 @@ def test_last_position_matches_reference_implementation(tiny: Any, tokenizer: An
         assert torch.allclose(vec[layer], expected[layer], atol=1e-5, rtol=1e-5), layer
 
 
-def test_mean_position_reads_only_the_prompts_own_tokens(tiny: Any, tokenizer: Any) -> None:
+def test_mean_position_reads_only_the_prompts_own_tokens(lm: LoadedModel, tiny: Any, tokenizer: Any) -> None:
     texts = ["Be brief.", "Explain everything at great length please."]
-    acts = read_activations(tiny, tokenizer, texts, [1], position="mean", batch_size=2)
+    acts = read_activations(lm, texts, [1], read_at="mean", batch_size=2)
     for row, text in enumerate(texts):
         templated = chat_text(tokenizer, text)
         enc = tokenizer(templated, add_special_tokens=False, return_offsets_mapping=True, return_tensors="pt")
@@ -84,9 +91,9 @@ def test_mean_position_reads_only_the_prompts_own_tokens(tiny: Any, tokenizer: A
         assert torch.allclose(acts[row, 0], expected, atol=1e-5), row
 
 
-def test_pca_of_one_pair_is_the_difference(tiny: Any, tokenizer: Any) -> None:
-    mean = extract(tiny, tokenizer, style=PAIRS[:1], aggregator="mean")
-    pca = extract(tiny, tokenizer, style=PAIRS[:1], aggregator="pca")
+def test_pca_of_one_pair_is_the_difference(lm: LoadedModel) -> None:
+    mean = extract(lm, style=PAIRS[:1], aggregator="mean")
+    pca = extract(lm, style=PAIRS[:1], aggregator="pca")
     for layer in mean:
         assert torch.allclose(mean[layer], pca[layer], atol=1e-5, rtol=1e-4)
 
@@ -104,21 +111,21 @@ def test_pca_recovers_a_shared_direction() -> None:
     assert abs(float(out.norm()) - 2.5) < 0.05  # scaled to the mean projection
 
 
-def test_normalize_gives_unit_vectors(tiny: Any, tokenizer: Any) -> None:
-    vec = extract(tiny, tokenizer, style="terse", normalize=True)
+def test_normalize_gives_unit_vectors(lm: LoadedModel) -> None:
+    vec = extract(lm, style="terse", normalize=True)
     assert vec.recipe is not None and vec.recipe.normalized
     for norm in vec.norms().values():
         assert abs(norm - 1.0) < 1e-6
 
 
-def test_recipe_and_identity_are_recorded(tiny: Any, tokenizer: Any) -> None:
-    vec = extract(tiny, tokenizer, style="formal", layers=[1, 2], position="mean", aggregator="pca")
+def test_recipe_and_identity_are_recorded(lm: LoadedModel) -> None:
+    vec = extract(lm, style="formal", layers=[1, 2], read_at="mean", aggregator="pca")
     assert vec.style == "formal"
     assert vec.layer_indices == [1, 2]
     assert vec.hidden_size == 64 and vec.num_layers == LAYERS
     assert vec.recipe is not None
     assert vec.recipe.pairs == SEED_STYLES["formal"].pairs
-    assert (vec.recipe.position, vec.recipe.aggregator) == ("mean", "pca")
+    assert (vec.recipe.read_at, vec.recipe.aggregator) == ("mean", "pca")
     assert all(vector_norm(vec[x]) > 0 for x in vec)
 
 
@@ -139,20 +146,20 @@ def test_seed_styles_carry_the_verbatim_poles() -> None:
     )
 
 
-def test_user_defined_styles(tiny: Any, tokenizer: Any) -> None:
+def test_user_defined_styles(lm: LoadedModel) -> None:
     style = make_style(
         "pirate", [("Talk like a pirate.", "Talk like a lawyer."), ContrastPair(positive="Arr.", negative="Indeed.")]
     )
-    vec = extract(tiny, tokenizer, style=style, layers=[0])
+    vec = extract(lm, style=style, layers=[0])
     assert vec.style == "pirate" and len(vec.recipe.pairs) == 2  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
     "bad", [{"position": "first"}, {"aggregator": "median"}, {"layers": [LAYERS]}, {"batch_size": 0}]
 )
-def test_bad_extraction_arguments_are_refused(tiny: Any, tokenizer: Any, bad: dict[str, Any]) -> None:
+def test_bad_extraction_arguments_are_refused(lm: LoadedModel, bad: dict[str, Any]) -> None:
     from steering_core.errors import InvalidParameterError
 
     with pytest.raises(InvalidParameterError) as info:
-        extract(tiny, tokenizer, style="terse", **bad)
+        extract(lm, style="terse", **bad)
     assert next(iter(bad)) in str(info.value) or "layer" in str(info.value)

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from steering_core.errors import InvalidParameterError, UnsupportedModelError
+from steering_core.models import LoadedModel
 from steering_core.steer import hook_snapshot, steer
 from tests.conftest import make_tiny_model
 
@@ -150,7 +151,7 @@ def test_export_folded_reloads_as_a_normal_model(arch: str, tmp_path: Path, toke
         hook_logits = _logits(model, ids, mask)
     before = _snapshot(model)
     deltas = {layer: steering_delta(v, 4.0, torch.float32) for layer in (1, 2)}
-    out = export_folded(model, tokenizer, deltas, tmp_path / "steered")
+    out = export_folded(LoadedModel(model=model, tokenizer=tokenizer), deltas, tmp_path / "steered")
     assert all(torch.equal(before[k], t) for k, t in _snapshot(model).items())  # source untouched
     reloaded = AutoModelForCausalLM.from_pretrained(str(out)).eval()
     assert type(reloaded).__name__ == "LlamaForCausalLM"
@@ -163,5 +164,5 @@ def test_export_refuses_unexpressible_architectures(tmp_path: Path) -> None:
     from steering_core.fold import export_folded
 
     with pytest.raises(UnsupportedModelError, match="qwen3"):
-        export_folded(make_tiny_model("qwen3"), None, {1: _vector()}, tmp_path / "x")
+        export_folded(LoadedModel(model=make_tiny_model("qwen3"), tokenizer=None), {1: _vector()}, tmp_path / "x")
     assert not (tmp_path / "x").exists()

@@ -26,9 +26,12 @@ from steering_core.extract import extract, read_activations
 from steering_core.fold import export_folded
 from steering_core.generate import generate, generate_tokens, steered_generate
 from steering_core.hooks import hook_snapshot
-from steering_core.models import LoadedModel
+from steering_core.models import EmbeddedModel, GgufPart, LoadedModel
+from steering_core.plan import CompiledPlan, CompiledTerm, Term
+from steering_core.prompts import EncodedBatch
 from steering_core.steer import RowSteeringHandle, SteeringHandle, steer, steer_rows
-from steering_core.sweep import alpha_sweep
+from steering_core.styles import ContrastPair, Style
+from steering_core.sweep import Judgement, SweepCell, SweepResult, Thresholds, alpha_sweep
 from steering_core.tiny import make_tiny_model, make_tokenizer
 from steering_core.vector import Recipe, SteeringVector
 
@@ -168,7 +171,28 @@ def test_directions_and_read_at_are_the_names_old_ones_warn(lm: LoadedModel, vec
 
 
 @pytest.mark.parametrize(
-    "cls", [SteeringVector, Recipe, LoadedModel, SteeringHandle, RowSteeringHandle, LayerNorms, LayerDiagnosis]
+    "cls",
+    [
+        SteeringVector,
+        Recipe,
+        LoadedModel,
+        GgufPart,
+        EmbeddedModel,
+        SteeringHandle,
+        RowSteeringHandle,
+        Term,
+        CompiledTerm,
+        CompiledPlan,
+        LayerNorms,
+        LayerDiagnosis,
+        Judgement,
+        SweepCell,
+        Thresholds,
+        SweepResult,
+        EncodedBatch,
+        ContrastPair,
+        Style,
+    ],
 )
 def test_library_dataclasses_are_keyword_only(cls: type) -> None:
     fields = [f for f in dataclasses.fields(cls) if f.init]

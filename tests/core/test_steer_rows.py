@@ -78,10 +78,10 @@ def _record(model: Any, layer: int) -> Iterator[list[torch.Tensor]]:
         handle.remove()
 
 
-A = Term(_vector(1), 3.0, layers=1)
-B = Term(_vector(2), -2.0, layers=(1, 2))
-C = Term(_vector(3), 4.0, layers=2, positions="generated")
-D = Term(_vector(4), 2.5, layers=(0, 3), positions="prompt")
+A = Term(vector=_vector(1), alpha=3.0, layers=1)
+B = Term(vector=_vector(2), alpha=-2.0, layers=(1, 2))
+C = Term(vector=_vector(3), alpha=4.0, layers=2, positions="generated")
+D = Term(vector=_vector(4), alpha=2.5, layers=(0, 3), positions="prompt")
 PLANS: list[list[Term] | None] = [[A], None, [B, C], [D, A]]
 
 
@@ -121,9 +121,9 @@ def test_positions_and_padding_work_per_row(tiny: Any, use_cache: bool) -> None:
     ids, mask = _batch((4, 7, 5))
     v = _vector(5)
     plans = [
-        [Term(v, 3.0, layers=1, positions="prompt")],
-        [Term(v, 3.0, layers=1, positions="generated")],
-        [Term(v, 3.0, layers=1, positions="all")],
+        [Term(vector=v, alpha=3.0, layers=1, positions="prompt")],
+        [Term(vector=v, alpha=3.0, layers=1, positions="generated")],
+        [Term(vector=v, alpha=3.0, layers=1, positions="all")],
     ]
     with steer_rows(tiny, plans):
         tokens = _greedy(tiny, ids, mask, n=6, use_cache=use_cache)
@@ -180,7 +180,11 @@ def test_compiled_plans_and_nesting_with_steer(tiny: Any) -> None:
 def test_no_plan_or_zero_alpha_installs_nothing(tiny: Any, pristine_of: Callable[[Any], Any]) -> None:
     reference = pristine_of(tiny)
     ids, mask = _batch((5, 7))
-    for plans in ([None, None], [[], None], [[Term(_vector(1), 0.0, layers=1)], [Term(_vector(2), -0.0, layers=2)]]):
+    for plans in (
+        [None, None],
+        [[], None],
+        [[Term(vector=_vector(1), alpha=0.0, layers=1)], [Term(vector=_vector(2), alpha=-0.0, layers=2)]],
+    ):
         with steer_rows(tiny, plans) as handle:
             assert not handle.installed
             assert hook_snapshot(tiny) == {}
@@ -191,10 +195,10 @@ def test_no_plan_or_zero_alpha_installs_nothing(tiny: Any, pristine_of: Callable
 @pytest.mark.parametrize(
     ("plans", "error", "named"),
     [
-        ([[Term(_vector(1), float("nan"), layers=1)]], NonFiniteError, r"plans\[0\]\[0\]\.alpha"),
-        ([None, [A, Term(_vector(1), 1.0, layers=9)]], InvalidParameterError, r"plans\[1\]\[1\]\.layers"),
-        ([[Term(torch.ones(3), 1.0, layers=1)]], InvalidParameterError, r"plans\[0\]\[0\]\.vector"),
-        ([[Term(_vector(1), 1.0, layers=1, positions="middle")]], InvalidParameterError, "positions"),  # type: ignore[arg-type]
+        ([[Term(vector=_vector(1), alpha=float("nan"), layers=1)]], NonFiniteError, r"plans\[0\]\[0\]\.alpha"),
+        ([None, [A, Term(vector=_vector(1), alpha=1.0, layers=9)]], InvalidParameterError, r"plans\[1\]\[1\]\.layers"),
+        ([[Term(vector=torch.ones(3), alpha=1.0, layers=1)]], InvalidParameterError, r"plans\[0\]\[0\]\.vector"),
+        ([[Term(vector=_vector(1), alpha=1.0, layers=1, positions="middle")]], InvalidParameterError, "positions"),  # type: ignore[arg-type]
         ([[A.vector]], InvalidParameterError, r"plans\[0\]\[0\]"),
         ([], InvalidParameterError, "plans"),
     ],

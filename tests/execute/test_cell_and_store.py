@@ -145,7 +145,7 @@ def test_local_grid_equals_the_in_process_sweep(tiny_folder: str) -> None:
     vector = make_payload().to_vector()
     norms = [LayerNorms(layer=1, median_norm=10.0, mean_norm=10.0, first_token_norm=10.0, spread=1.0, n_positions=10)]
     args = (vector, [1], [0.0, 0.5, 6.0], list(PROMPTS), norms, 6)
-    direct = alpha_sweep(loaded.model, loaded.tokenizer, *args, batch_size=2)
+    direct = alpha_sweep(loaded, *args, batch_size=2)
     with execution("local", loaded=[loaded], progress=False) as ctx:
         via = sweep_grid(ctx, loaded, *args, batch_size=2)
     assert via.to_dict() == direct.to_dict()

@@ -52,12 +52,41 @@ def test_phase_and_heatmap_accept_bare_sweeps() -> None:
 def test_sweep_reads_sweep_result_and_recomputes_its_thresholds() -> None:
     answers = ["one two three", "four five"]
     cells = [
-        SweepCell(4, 0.1, 0.05, 2.5, 0, 2, "dead", answers),
-        SweepCell(4, 0.5, 0.25, 1.5, 0, 0, "effective", ["a", "b"]),
-        SweepCell(4, 1.0, 0.5, 1.0, 0, 0, "effective", ["a", "b"]),
-        SweepCell(4, 2.0, 1.0, 0.0, 2, 0, "collapse", ["", ""]),
+        SweepCell(
+            layer=4, alpha=0.1, ratio=0.05, mean_words=2.5, n_degenerate=0, n_identical=2, phase="dead", answers=answers
+        ),
+        SweepCell(
+            layer=4,
+            alpha=0.5,
+            ratio=0.25,
+            mean_words=1.5,
+            n_degenerate=0,
+            n_identical=0,
+            phase="effective",
+            answers=["a", "b"],
+        ),
+        SweepCell(
+            layer=4,
+            alpha=1.0,
+            ratio=0.5,
+            mean_words=1.0,
+            n_degenerate=0,
+            n_identical=0,
+            phase="effective",
+            answers=["a", "b"],
+        ),
+        SweepCell(
+            layer=4,
+            alpha=2.0,
+            ratio=1.0,
+            mean_words=0.0,
+            n_degenerate=2,
+            n_identical=0,
+            phase="collapse",
+            answers=["", ""],
+        ),
     ]
-    result = SweepResult("terse", ["q1", "q2"], answers, cells, 16)
+    result = SweepResult(style="terse", prompts=["q1", "q2"], baseline=answers, cells=cells, max_new_tokens=16)
     data = SweepData.from_dict(result.to_dict())
     assert data.n_prompts == 2 and data.cells[0].n_answers == 2
     assert data.baseline_mean_words == result.baseline_mean_words

@@ -51,7 +51,7 @@ def record(name: str, data: dict[str, Any]) -> None:
 
 def reference(lm: LoadedModel, prompt: str, plan: PlanSpec, max_tokens: int) -> list[int]:
     """The reference core's greedy tokens for one prompt under ``plan`` (terms add up in order)."""
-    terms = None if not plan else [Term(v, a, layer, pos) for v, a, layer, pos in plan]  # type: ignore[arg-type]
+    terms = None if not plan else [Term(vector=v, alpha=a, layers=layer, positions=pos) for v, a, layer, pos in plan]  # type: ignore[arg-type]
     with steer_rows(lm.model, [terms]):
         return generate_tokens(lm.model, lm.tokenizer, [prompt], max_tokens)[0]
 
