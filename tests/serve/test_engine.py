@@ -35,14 +35,14 @@ def _v(seed: int) -> torch.Tensor:
 
 PLANS: list[list[Term] | None] = [
     None,
-    [Term(_v(0), 3.0, layers=1)],
-    [Term(_v(1), -2.0, layers=(1, 2), positions="generated")],
+    [Term(vector=_v(0), alpha=3.0, layers=1)],
+    [Term(vector=_v(1), alpha=-2.0, layers=(1, 2), positions="generated")],
     None,
-    [Term(_v(2), 2.0, layers=2), Term(_v(0), 1.0, layers=1, positions="prompt")],
-    [Term(_v(3), 4.0, layers=3)],
-    [Term(_v(0), 3.0, layers=1)],
+    [Term(vector=_v(2), alpha=2.0, layers=2), Term(vector=_v(0), alpha=1.0, layers=1, positions="prompt")],
+    [Term(vector=_v(3), alpha=4.0, layers=3)],
+    [Term(vector=_v(0), alpha=3.0, layers=1)],
     None,
-    [Term(_v(1), 1.5, layers=0, positions="prompt")],
+    [Term(vector=_v(1), alpha=1.5, layers=0, positions="prompt")],
 ]
 PROMPTS = [
     "hello there",
