@@ -2,13 +2,18 @@
 
 Continuous batching with per-request KV caches merged by left padding:
 
-1. A new request is *prefilled alone* (batch 1: the same first forward pass that
-   :func:`steering_core.generate.generate` runs for it), under its own plan. That gives its first
-   token and its own KV cache.
-2. It *joins* the running batch at the next decode step: its cache is concatenated to the batch
-   cache along the batch dimension, the shorter side left-padded with masked slots (the 2-D
-   attention mask is 0 there, so those slots get probability exactly 0), and each row keeps its
-   own position ids.
+1. The requests admitted together are *prefilled together*: one forward pass over their
+   prompts, left-padded to the longest (padding is masked, never steered, and each row's
+   position ids start at 0 at its first real token, as :func:`steering_core.generate.generate`
+   numbers a left-padded batch), each row under its own plan through
+   :func:`steering_core.steer.steer_rows`. That gives each its first token and its KV cache.
+   One request arriving alone is prefilled alone (batch 1: the same first forward pass that
+   ``generate`` runs for it). Prefilling a group costs far less than one pass per prompt (the
+   matrix products get more rows).
+2. They *join* the running batch at the next decode step: their cache is concatenated to the
+   batch cache along the batch dimension, the shorter side left-padded with masked slots (the
+   2-D attention mask is 0 there, so those slots get probability exactly 0), and each row keeps
+   its own position ids.
 3. Each *decode step* feeds every running row its last token in one forward pass, inside
    :func:`steering_core.steer.steer_rows` with each row's compiled plan (None for plain rows:
    their bits are untouched). Greedy: the next token is the argmax of the last logits.
@@ -145,13 +150,21 @@ class _Batch:
             return 0
         return sum(k.numel() * k.element_size() + v.numel() * v.element_size() for k, v in _kv(self.cache))
 
-    def add(self, job: Job, kv: list[tuple[torch.Tensor, torch.Tensor]], length: int, last: int) -> None:
-        row_mask = torch.ones((1, length), dtype=torch.long)
+    def add(
+        self,
+        jobs: list[Job],
+        kv: list[tuple[torch.Tensor, torch.Tensor]],
+        mask: torch.Tensor,
+        positions: torch.Tensor,
+        last: torch.Tensor,
+    ) -> None:
+        """Append the rows of a prefilled group: its KV (rows, heads, width, dim), 2-D mask (rows, width),
+        next position per row and last token per row."""
         if not self.jobs:
-            merged, mask = kv, row_mask
+            merged = kv
         else:
             current = _kv(self.cache)
-            width = max(self.mask.shape[1], length)
+            width = max(self.mask.shape[1], mask.shape[1])
             merged = [
                 (
                     torch.cat([_left_pad(k, width - k.shape[-2]), _left_pad(nk, width - nk.shape[-2])], dim=0),
@@ -160,13 +173,13 @@ class _Batch:
                 for (k, v), (nk, nv) in zip(current, kv, strict=True)
             ]
             mask = torch.cat(
-                [_left_pad(self.mask, width - self.mask.shape[1]), _left_pad(row_mask, width - length)], dim=0
+                [_left_pad(self.mask, width - self.mask.shape[1]), _left_pad(mask, width - mask.shape[1])], dim=0
             )
-        self.jobs.append(job)
+        self.jobs.extend(jobs)
         self.cache = _cache(merged)
         self.mask = mask
-        self.positions = torch.cat([self.positions, torch.tensor([length])])
-        self.last = torch.cat([self.last, torch.tensor([last])])
+        self.positions = torch.cat([self.positions, positions])
+        self.last = torch.cat([self.last, last])
 
     def keep(self, rows: list[int]) -> None:
         if len(rows) == len(self.jobs):
@@ -217,6 +230,7 @@ class Engine:
         self._stop = False
         self.steps = 0
         self.prefills = 0
+        self.prefill_passes = 0
         self.errors = 0
         self.max_rows_seen = 0
         self._thread = threading.Thread(target=self._run, name="steer-serve-engine", daemon=True)
@@ -234,7 +248,7 @@ class Engine:
         return True
 
     def stats(self) -> dict[str, int]:
-        """Counts for /health: admitted, running, waiting, KV-cache bytes, steps, prefills, errors."""
+        """Counts for /health: admitted, running, waiting, KV-cache bytes, steps, prefills (jobs and passes), errors."""
         with self._cv:
             return {
                 "admitted": self._admitted,
@@ -243,6 +257,7 @@ class Engine:
                 "kv_cache_bytes": self._batch.kv_bytes(),
                 "decode_steps": self.steps,
                 "prefills": self.prefills,
+                "prefill_passes": self.prefill_passes,
                 "engine_errors": self.errors,
                 "max_rows_seen": self.max_rows_seen,
             }
@@ -291,25 +306,39 @@ class Engine:
         self._emit(job, "token", token)
         return "length" if len(job.tokens) >= job.max_new_tokens else None
 
-    def _prefill(self, job: Job) -> None:
+    def _prefill(self, jobs: list[Job]) -> None:
+        """Prefill ``jobs`` in one left-padded forward pass; the unfinished ones join the batch."""
         from transformers import DynamicCache
 
-        ids = torch.tensor([job.prompt_ids], dtype=torch.long)
+        lengths = [len(job.prompt_ids) for job in jobs]
+        width = max(lengths)
+        ids = torch.zeros((len(jobs), width), dtype=torch.long)
+        mask = torch.zeros((len(jobs), width), dtype=torch.long)
+        for row, job in enumerate(jobs):
+            ids[row, width - lengths[row] :] = torch.tensor(job.prompt_ids, dtype=torch.long)
+            mask[row, width - lengths[row] :] = 1
+        # Position ids as generate() numbers a left-padded batch: 0 at the first real token.
+        position_ids = (mask.cumsum(dim=1) - 1).clamp(min=0)
         cache = DynamicCache()
-        with self._steering([job.plan]):
-            logits = self._forward(
-                input_ids=ids,
-                attention_mask=torch.ones_like(ids),
-                position_ids=torch.arange(ids.shape[1]).unsqueeze(0),
-                cache=cache,
-            )
-        self.prefills += 1
-        token = int(logits[0].argmax())
-        reason = self._take(job, token)
-        if reason is not None:
-            self._finish(job, reason)
+        with self._steering([job.plan for job in jobs]):
+            logits = self._forward(input_ids=ids, attention_mask=mask, position_ids=position_ids, cache=cache)
+        self.prefills += len(jobs)
+        self.prefill_passes += 1
+        tokens = logits.argmax(dim=-1)
+        keep: list[int] = []
+        for row, job in enumerate(jobs):
+            reason = self._take(job, int(tokens[row]))
+            if reason is not None:
+                self._finish(job, reason)
+            else:
+                keep.append(row)
+        if not keep:
             return
-        self._batch.add(job, _kv(cache), ids.shape[1], token)
+        index = torch.tensor(keep, dtype=torch.long)
+        kv = [(k[index], v[index]) for k, v in _kv(cache)]
+        self._batch.add(
+            [jobs[i] for i in keep], kv, mask[index], torch.tensor([lengths[i] for i in keep]), tokens[index]
+        )
 
     def _decode(self) -> None:
         batch = self._batch
@@ -369,21 +398,34 @@ class Engine:
     def _run(self) -> None:
         with torch.inference_mode():
             while True:
-                new = deque(self._admit())
+                new = self._admit()
                 if self._stop:
                     with self._cv:
                         self._pending.extendleft(reversed(new))
                     break
                 # Never a dead worker: a failure ends the jobs involved and the engine keeps serving.
-                while new:
-                    job = new.popleft()
+                group: list[Job] = []
+                for job in new:
                     if job.cancelled.is_set():
                         self._finish(job, "cancelled")
-                        continue
+                    else:
+                        group.append(job)
+                if group:
                     try:
-                        self._prefill(job)
+                        self._prefill(group)
                     except Exception as error:
-                        self._failed("prefill", error, [job])
+                        if len(group) == 1:
+                            self._failed("prefill", error, group)
+                        else:  # isolate the culprit: one bad request must not fail the others
+                            log.warning("serve: group prefill failed (%s); prefilling one by one", error)
+                            for job in group:
+                                if job.finish_reason is not None or job.tokens:
+                                    self._failed("prefill", error, [job])  # it had started: never run twice
+                                    continue
+                                try:
+                                    self._prefill([job])
+                                except Exception as single:
+                                    self._failed("prefill", single, [job])
                 try:
                     self._drop_cancelled()
                     if len(self._batch):

@@ -129,6 +129,63 @@ def test_a_failing_step_ends_only_its_jobs_and_the_engine_keeps_serving(world: t
         handle.remove()
 
 
+def test_jobs_admitted_together_are_prefilled_in_one_pass_and_equal_each_alone(world: tuple[Any, Any]) -> None:
+    model, tokenizer = world
+    engine = Engine(model, tokenizer, max_batch=8)
+    try:
+        sinks = [Collector() for _ in range(6)]
+        jobs = [
+            _job(model, tokenizer, PROMPTS[i], PLANS[i], 9, sink) for i, sink in enumerate(sinks)
+        ]
+        with engine._cv:  # the engine thread wakes only after all six are queued
+            for job in jobs:
+                assert engine.submit(job)
+        for sink in sinks:
+            assert sink.done.acquire(timeout=60)
+        stats = engine.stats()
+        assert stats["prefills"] == 6 and stats["prefill_passes"] == 1 and stats["engine_errors"] == 0
+    finally:
+        engine.close()
+    for job, prompt, plan in zip(jobs, PROMPTS, PLANS, strict=False):
+        with steer_rows(model, [plan]):
+            want = generate_tokens(model, tokenizer, [prompt], max_new_tokens=9)[0]
+        assert job.tokens == want, prompt
+    assert hook_snapshot(model) == {}
+
+
+def test_a_failing_group_prefill_retries_each_job_alone(world: tuple[Any, Any]) -> None:
+    model, tokenizer = world
+    from steering_core.layers import decoder_layers
+
+    fired = threading.Event()
+
+    def fault(_m: Any, _a: Any, _o: Any) -> None:
+        if threading.current_thread().name == "steer-serve-engine" and not fired.is_set():
+            fired.set()
+            raise FloatingPointError("injected fault")
+
+    handle = decoder_layers(model)[1].register_forward_hook(fault)
+    engine = Engine(model, tokenizer, max_batch=4)
+    try:
+        sinks = [Collector() for _ in range(3)]
+        jobs = [_job(model, tokenizer, PROMPTS[i], PLANS[i], 6, sink) for i, sink in enumerate(sinks)]
+        with engine._cv:
+            for job in jobs:
+                assert engine.submit(job)
+        for sink in sinks:
+            assert sink.done.acquire(timeout=60)
+            assert sink.events[-1][0] == "done"
+        assert fired.is_set() and engine.stats()["engine_errors"] == 0
+        assert engine.stats()["prefill_passes"] == 3  # the failed group pass is not counted; 3 single passes
+    finally:
+        engine.close()
+        handle.remove()
+    for job, prompt, plan in zip(jobs, PROMPTS, PLANS, strict=False):
+        with steer_rows(model, [plan]):
+            want = generate_tokens(model, tokenizer, [prompt], max_new_tokens=6)[0]
+        assert job.tokens == want, prompt
+
+
 def test_cancel_frees_the_slot_and_the_limit_refuses_extra_jobs(world: tuple[Any, Any]) -> None:
     model, tokenizer = world
     engine = Engine(model, tokenizer, max_batch=1, max_pending=2)
