@@ -134,9 +134,7 @@ def test_jobs_admitted_together_are_prefilled_in_one_pass_and_equal_each_alone(w
     engine = Engine(model, tokenizer, max_batch=8)
     try:
         sinks = [Collector() for _ in range(6)]
-        jobs = [
-            _job(model, tokenizer, PROMPTS[i], PLANS[i], 9, sink) for i, sink in enumerate(sinks)
-        ]
+        jobs = [_job(model, tokenizer, PROMPTS[i], PLANS[i], 9, sink) for i, sink in enumerate(sinks)]
         with engine._cv:  # the engine thread wakes only after all six are queued
             for job in jobs:
                 assert engine.submit(job)
