@@ -125,12 +125,9 @@ def environment() -> dict[str, Any]:
         # 1/5/15-minute load: above the CPU count, other work shared the cores during the run.
         "loadavg": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
     }
-    try:
-        import transformers
+    import transformers
 
-        info["transformers"] = transformers.__version__
-    except ImportError:  # pragma: no cover - transformers is always there in practice
-        pass
+    info["transformers"] = transformers.__version__
     return info
 
 

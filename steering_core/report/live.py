@@ -19,7 +19,6 @@ Every function returns JSON-ready dicts in the formats the figures' ``from_dict`
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -147,12 +146,9 @@ def quick_lens(
     max_new_tokens: int,
     say: Say = _quiet,
 ) -> tuple[dict[str, Any] | None, str]:
-    """``(lens dict, "")`` from a live lens eval, or ``(None, reason)`` when the lens module is missing."""
-    try:
-        lens = importlib.import_module("steering_core.behaviour.lens")
-        lens_eval = lens.lens_eval
-    except (ImportError, AttributeError) as error:
-        return None, f"lens eval unavailable ({error})"
+    """``(lens dict, "")`` from a live lens eval."""
+    from steering_core.behaviour.lens import lens_eval  # deferred: only a live report runs the lens
+
     say(f"lens eval: layer {layer}, alpha {alpha:g}, {max_new_tokens} new tokens")
     report = lens_eval(
         lm, vector=vector, alpha=alpha, layer=layer, max_new_tokens=max_new_tokens, residual_norm=median_norm

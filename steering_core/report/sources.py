@@ -19,7 +19,6 @@ Verification matrix modes (``steer report --matrix``), measured on 2 CPU cores:
 
 from __future__ import annotations
 
-import importlib
 import json
 import subprocess
 import time
@@ -131,12 +130,9 @@ def board_section(
     ``loader`` only an explicit ``seed_loader`` supplies them.
     """
     if loader is None:
-        try:
-            module = importlib.import_module("steering_core.cprr")
-            loader = getattr(module, "board_rows")  # noqa: B009 - the module may predate board_rows
-            seed_loader = getattr(module, "seed_rows", None)
-        except (ImportError, AttributeError) as error:
-            return {"available": False, "reason": f"conjecture registry unavailable ({error})", "rows": []}
+        from steering_core.cprr import board_rows, seed_rows  # deferred: the registry loads only for a report
+
+        loader, seed_loader = board_rows, seed_rows
     try:
         rows = list(loader())
         seed = list(seed_loader()) if seed_loader is not None else []
