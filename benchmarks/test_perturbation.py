@@ -29,11 +29,11 @@ def sweep_table(loaded: Any) -> dict[str, Any]:
     alphas = env_floats("BENCH_SWEEP_ALPHAS", [0.1, 0.25, 0.5, 1.0, 2.0])
     prompts = prompt_set()[: env_int("BENCH_SWEEP_PROMPTS", 4)]
     tokens = env_int("BENCH_SWEEP_TOKENS", 48)
-    norms = residual_norms(loaded.model, loaded.tokenizer, prompts, layers)
+    norms = residual_norms(loaded, prompts, layers)
     styles: dict[str, Any] = {}
     for style in env_strs("BENCH_SWEEP_STYLES", style_names()):
         vector = extract(loaded, style=style, layers=layers)
-        result = alpha_sweep(loaded.model, loaded.tokenizer, vector, layers, alphas, prompts, norms, tokens)
+        result = alpha_sweep(loaded, vector, layers, alphas, prompts, norms, tokens)
         ratio = {(c.layer, c.alpha): c.ratio for c in result.cells}
         thresholds = []
         for t in result.thresholds():

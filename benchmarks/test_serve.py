@@ -213,7 +213,7 @@ def measure_throughput(
                 for term in r["steering"]:
                     v = vectors.vectors[term["vector"]]
                     stack.enter_context(steer(embedded.model, v.vector, term["alpha"], layers=v.layers))
-                out.append(generate_tokens(embedded.model, embedded.tokenizer, [r["content"]], tokens)[0])
+                out.append(generate_tokens(embedded, [r["content"]], tokens)[0])
         return out
 
     levels_out: dict[str, Any] = {}

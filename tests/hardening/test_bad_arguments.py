@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from steering_core import errors
+from steering_core.models import LoadedModel
 from steering_core.steer import hook_snapshot, steer
 from steering_core.vector import SteeringVector
 from tests.hardening._support import tiny_model, tiny_tokenizer
@@ -106,7 +107,9 @@ def test_a_vector_recording_another_layer_count_is_refused(model: Any) -> None:
     assert _unhooked(model)
     with steer(model, vector, 1.0, allow_other_model=True) as handle:  # explicit opt-in
         assert handle.installed
-    with vector.apply(model, 1.0, allow_other_model=True) as handle:
+    with pytest.warns(DeprecationWarning, match="apply"):  # the deprecated alias forwards the opt-in
+        alias = vector.apply(model, 1.0, allow_other_model=True)
+    with alias as handle:
         assert handle.installed
 
 
@@ -117,7 +120,7 @@ def test_a_vector_recording_another_model_name_is_refused(model: Any) -> None:
     )
     with pytest.raises(errors.ModelMismatchError, match="tiny-model-b"), steer(model, vector, 1.0):
         pass
-    with pytest.raises(errors.ModelMismatchError), vector.apply(model, 1.0):
+    with pytest.raises(errors.ModelMismatchError), pytest.warns(DeprecationWarning), vector.apply(model, 1.0):
         pass
     assert _unhooked(model)
     with steer(model, vector, 1.0, allow_other_model=True) as handle:
@@ -162,12 +165,19 @@ def test_empty_raw_prompts_are_typed_errors(model: Any, prompt: str) -> None:
     with pytest.raises(errors.EmptyPromptError, match=r"prompts\[0\]"):
         encode(tok, [prompt], chat=False)
     with pytest.raises(errors.EmptyPromptError):
-        generate_tokens(model, tok, [prompt], max_new_tokens=2, chat=False)
+        generate_tokens(LoadedModel(model=model, tokenizer=tok), [prompt], max_new_tokens=2, chat=False)
     with pytest.raises(errors.EmptyPromptError, match=r"prompts\[1\]"):
-        generate(model, tok, ["hello", prompt], max_new_tokens=2, chat=False)
+        generate(LoadedModel(model=model, tokenizer=tok), ["hello", prompt], max_new_tokens=2, chat=False)
     no_template = tiny_tokenizer(chat_template=False)
     with pytest.raises(errors.EmptyPromptError):
-        steered_generate(model, no_template, torch.ones(WIDTH), 1.0, [prompt], layers=1, max_new_tokens=2)
+        steered_generate(
+            LoadedModel(model=model, tokenizer=no_template),
+            torch.ones(WIDTH),
+            1.0,
+            [prompt],
+            layers=1,
+            max_new_tokens=2,
+        )
     assert _unhooked(model)
 
 
@@ -187,7 +197,7 @@ def test_prompts_of_the_wrong_type(model: Any, prompts: Any, needle: str) -> Non
     from steering_core.generate import generate
 
     with pytest.raises(errors.InvalidParameterError) as caught:
-        generate(model, tiny_tokenizer(), prompts, max_new_tokens=2)
+        generate(LoadedModel(model=model, tokenizer=tiny_tokenizer()), prompts, max_new_tokens=2)
     assert needle in str(caught.value)
 
 
@@ -202,7 +212,7 @@ def test_batch_size_must_be_positive(model: Any) -> None:
     from steering_core.generate import generate
 
     with pytest.raises(errors.InvalidParameterError, match="batch_size"):
-        generate(model, tiny_tokenizer(), ["hi"], max_new_tokens=2, batch_size=0)
+        generate(LoadedModel(model=model, tokenizer=tiny_tokenizer()), ["hi"], max_new_tokens=2, batch_size=0)
 
 
 # ----------------------------------------------------------------------------- concurrency
@@ -258,23 +268,25 @@ def test_extract_and_residual_norms_check_layers(model: Any, layers: Any, needle
 
     tok = tiny_tokenizer()
     with pytest.raises(errors.InvalidParameterError, match=needle):
-        extract(model, tok, style="terse", layers=layers)
+        extract(LoadedModel(model=model, tokenizer=tok), style="terse", layers=layers)
     with pytest.raises(errors.InvalidParameterError, match=needle):
-        residual_norms(model, tok, ["hello"], layers=layers)
+        residual_norms(LoadedModel(model=model, tokenizer=tok), ["hello"], layers=layers)
 
 
 def test_residual_norms_needs_prompts(model: Any) -> None:
     from steering_core.diagnose import residual_norms
 
     with pytest.raises(errors.InvalidParameterError, match="prompts"):
-        residual_norms(model, tiny_tokenizer(), [])
+        residual_norms(LoadedModel(model=model, tokenizer=tiny_tokenizer()), [])
 
 
 def test_generate_needs_a_tokenizer_and_consistent_lengths(model: Any) -> None:
     from steering_core.generate import generate, generate_tokens
 
     with pytest.raises(errors.InvalidParameterError, match="tokenizer"):
-        generate(model, None, ["hello"], max_new_tokens=2)
+        generate(LoadedModel(model=model, tokenizer=None), ["hello"], max_new_tokens=2)
     with pytest.raises(errors.InvalidParameterError, match="min_new_tokens"):
-        generate_tokens(model, tiny_tokenizer(), ["hello"], max_new_tokens=2, min_new_tokens=3)
+        generate_tokens(
+            LoadedModel(model=model, tokenizer=tiny_tokenizer()), ["hello"], max_new_tokens=2, min_new_tokens=3
+        )
     assert _unhooked(model)

@@ -93,9 +93,9 @@ def test_exported_control_vector_steers_llama_cpp_like_transformers(tmp_path: Pa
     eos.discard(None)
 
     # 3. transformers: greedy answers and the layer-mapping probe
-    hf_base = generate(lm.model, tok, questions, MAX_NEW_TOKENS)
+    hf_base = generate(lm, questions, MAX_NEW_TOKENS)
     with steer(lm.model, vector, alpha, layers=LAYER):
-        hf_steered = generate(lm.model, tok, questions, MAX_NEW_TOKENS)
+        hf_steered = generate(lm, questions, MAX_NEW_TOKENS)
     plain = _last_logits(lm.model, prompts[0])
     hf_delta: dict[int, torch.Tensor] = {}
     for layer in (LAYER - 1, LAYER, LAYER + 1):

@@ -43,10 +43,9 @@ def _mean_words(answers: list[str]) -> float:
 @pytest.mark.ci
 def test_terse_vector_shortens_answers_by_at_least_40_percent(embedded: Any, terse: Any) -> None:
     questions = prompt_set()[:8]
-    baseline = generate(embedded.model, embedded.tokenizer, questions, MAX_NEW_TOKENS)
+    baseline = generate(embedded, questions, MAX_NEW_TOKENS)
     steered = steered_generate(
-        embedded.model,
-        embedded.tokenizer,
+        embedded,
         terse,
         EFFECTIVE_ALPHA,
         questions,
@@ -97,8 +96,8 @@ def test_batched_extraction_equals_single_on_the_real_model(embedded: Any) -> No
 def test_folded_mode_matches_the_hook_on_the_real_model(embedded: Any, terse: Any) -> None:
     questions = prompt_set()[:4]
     with steer(embedded.model, terse, EFFECTIVE_ALPHA, layers=LAYER):
-        hooked = generate(embedded.model, embedded.tokenizer, questions, 48)
+        hooked = generate(embedded, questions, 48)
     with steer(embedded.model, terse, EFFECTIVE_ALPHA, layers=LAYER, mode="folded"):
-        folded = generate(embedded.model, embedded.tokenizer, questions, 48)
+        folded = generate(embedded, questions, 48)
     assert folded == hooked
     assert embedded.model.model.layers[LAYER].mlp.down_proj.bias is None

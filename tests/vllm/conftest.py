@@ -53,7 +53,7 @@ def reference(lm: LoadedModel, prompt: str, plan: PlanSpec, max_tokens: int) -> 
     """The reference core's greedy tokens for one prompt under ``plan`` (terms add up in order)."""
     terms = None if not plan else [Term(vector=v, alpha=a, layers=layer, positions=pos) for v, a, layer, pos in plan]  # type: ignore[arg-type]
     with steer_rows(lm.model, [terms]):
-        return generate_tokens(lm.model, lm.tokenizer, [prompt], max_tokens)[0]
+        return generate_tokens(lm, [prompt], max_tokens)[0]
 
 
 def residual_norm(lm: LoadedModel, layer: int) -> float:
