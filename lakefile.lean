@@ -12,5 +12,5 @@ require mathlib from git
 
 @[default_target]
 lean_lib SteeringSpec where
-  srcDir := "lean4"
+  srcDir := "steering_core/data/lean4"
   roots := #[`SteeringSpec, `SteeringSpec.Axioms]

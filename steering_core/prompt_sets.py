@@ -1,6 +1,4 @@
-"""Fixed, versioned prompt sets: ``spec/prompt_sets.json``, the one source of truth.
-
-The package ships it as ``steering_core/data/prompt_sets.json``, a symbolic link to the spec file.
+"""Fixed, versioned prompt sets: ``steering_core/data/prompt_sets.json`` (package data), the one source of truth.
 
 Each set has an id with a version suffix and a sha256 digest over its canonical JSON form, so
 results can name exactly which prompts they used.
@@ -8,12 +6,13 @@ results can name exactly which prompts they used.
 
 from __future__ import annotations
 
-import hashlib
 import json
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from steering_core.canonical import sha256_hex
 from steering_core.errors import InvalidParameterError
 
 DEFAULT_SET = "neutral-questions-v1"
@@ -39,7 +38,11 @@ def prompt_set(set_id: str = DEFAULT_SET) -> list[str]:
     return list(sets[set_id]["prompts"])
 
 
+def prompts_digest(prompts: Sequence[str]) -> str:
+    """sha256 of a prompt list as canonical JSON (:func:`steering_core.canonical.sha256_hex`)."""
+    return sha256_hex(list(prompts), "prompts")
+
+
 def prompt_set_digest(set_id: str = DEFAULT_SET) -> str:
-    """sha256 of the set's prompts as canonical JSON (sorted keys, no spaces, UTF-8)."""
-    canonical = json.dumps(prompt_set(set_id), ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """sha256 of the set's prompts as canonical JSON (sorted keys, no spaces, UTF-8): :func:`prompts_digest`."""
+    return prompts_digest(prompt_set(set_id))

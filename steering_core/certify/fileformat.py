@@ -20,9 +20,9 @@ is checked; and the whole file must equal the canonical re-encoding of what was 
 change to any byte (including header padding or JSON whitespace) is detected even where it
 would not change the parsed values.
 
-Writing is atomic: the bytes go to a temporary file in the target directory, are flushed and
-fsynced, and only then renamed over the target (``os.replace``). On any error the temporary
-file is removed and the target is left untouched.
+Writing is atomic (:mod:`steering_core.atomic`): the bytes go to a temporary file in the
+target directory, are fsynced, and only then renamed over the target (``os.replace``). On any
+error the temporary file is removed and the target is left untouched.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ import os
 import re
 import struct
 import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from typing import Any
 
 import torch
 
+from steering_core.atomic import write_bytes_atomic
 from steering_core.certify.canonical import canonical_json, no_duplicate_keys
 from steering_core.certify.errors import CertificateError, FileFormatError, SizeLimitError
 
@@ -317,22 +317,9 @@ def read_bytes(
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary file in the same directory, fsync, rename).
+    """Write ``data`` to ``path`` atomically (:func:`steering_core.atomic.write_bytes_atomic`).
 
     Post: either ``path`` holds exactly ``data`` or (on error) ``path`` is as it was before and
     no temporary file remains.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, target)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-    return target
+    return write_bytes_atomic(path, data)

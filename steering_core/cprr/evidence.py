@@ -8,7 +8,8 @@ A record (before sealing, see :mod:`steering_core.cprr.digests`) holds:
   even after an amendment);
 * ``code``: the git commit of the checkout (``git rev-parse HEAD``; None outside git), whether
   code that runs differs from it (``dirty``: uncommitted or untracked changes under
-  ``steering_core/``, ``contracts/``, ``pyproject.toml`` or ``spec/prompt_sets.json``), and the
+  ``steering_core/`` (its data included, the registry entries ``steering_core/data/cprr`` not),
+  ``contracts/`` or ``pyproject.toml``), and the
   installed project version (``importlib.metadata``);
 * ``model``: canonical name, architecture, sizes, dtype and the config/weights fingerprints of
   :mod:`steering_core.certify.fingerprint`;
@@ -32,10 +33,11 @@ from typing import Any
 
 from steering_core.cprr import rules
 from steering_core.cprr.errors import MeasurementError
-from steering_core.cprr.schema import REPO_ROOT
+from steering_core.resources import checkout_root
 
 SIGNIFICANT_DIGITS = 8
-CODE_PATHS: tuple[str, ...] = ("steering_core", "contracts", "pyproject.toml", "spec/prompt_sets.json")
+# git pathspecs of the code that runs; the registry's own entries (package data) are not code.
+CODE_PATHS: tuple[str, ...] = ("steering_core", "contracts", "pyproject.toml", ":(exclude)steering_core/data/cprr")
 
 
 def project_version() -> str:
@@ -47,10 +49,11 @@ def project_version() -> str:
 
 
 def _git(*args: str) -> str | None:
+    root = checkout_root()
+    if root is None:  # installed outside a checkout: no commit to name
+        return None
     try:
-        proc = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, check=False, timeout=30
-        )
+        proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return proc.stdout.strip() if proc.returncode == 0 else None

@@ -18,7 +18,7 @@ is missing, the check fails: nothing is called proved on the strength of a check
   running z3 or the tests.
 
 The result records each column's text, the theorems the kernel checked and its version,
-whether the Mathlib reference was built, and the sha256 of ``spec/properties.toml``, so the
+whether the Mathlib reference was built, and the sha256 of ``steering_core/data/properties.toml``, so the
 ``proved`` event says exactly what was checked.
 """
 
@@ -72,7 +72,7 @@ def _lean_text(kernel_version: str, checked: int, total: int, lean_built: bool |
 
 
 def check_property(property_id: str, deep: bool = True) -> ProofCheck:
-    """Check property ``property_id`` of ``spec/properties.toml`` (deep or shallow, see the module docstring)."""
+    """Check property ``property_id`` of the property registry (deep or shallow, see the module docstring)."""
     from steering_core.formal.matrix import COLUMNS, build_rows, lean_status
     from steering_core.formal.registry import DEFAULT_REGISTRY, RegistryError, load_registry
 
@@ -82,7 +82,7 @@ def check_property(property_id: str, deep: bool = True) -> ProofCheck:
         return ProofCheck(property_id, deep, False, problems=(f"the property registry is invalid: {error}",))
     known = [p.id for p in registry.properties]
     if property_id not in known:
-        return ProofCheck(property_id, deep, False, problems=(f"no property {property_id!r} in spec/properties.toml",))
+        return ProofCheck(property_id, deep, False, problems=(f"no property {property_id!r} in the property registry",))
     rows, lean = build_rows(
         registry, [property_id], run_smt=deep, run_hypothesis=deep, lean=lean_status(run_build=deep)
     )

@@ -1,16 +1,16 @@
-"""The JSON Schema of registry entries (``spec/cprr/conjecture.schema.json``, JSON Schema 2020-12)."""
+"""The JSON Schema of registry entries (``cprr/conjecture.schema.json`` in the package data, JSON Schema 2020-12)."""
 
 from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_PATH = REPO_ROOT / "spec" / "cprr" / "conjecture.schema.json"
+from steering_core.resources import data_path
+
+SCHEMA_PATH = data_path("cprr", "conjecture.schema.json")
 SCHEMA_ID = "steering-spec/cprr/1"
 
 

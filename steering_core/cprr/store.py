@@ -1,4 +1,4 @@
-"""Entry files: ``spec/cprr/<id>.json``, one per conjecture, read strictly and written atomically.
+"""Entry files: ``steering_core/data/cprr/<id>.json``, one per conjecture, read strictly and written atomically.
 
 Reading refuses duplicate keys and non-finite numbers. Writing (:func:`write_entry`) first
 checks the new version -- schema, :func:`~steering_core.cprr.validate.check_entry` and, when a
@@ -17,19 +17,20 @@ import json
 import re
 import subprocess
 from pathlib import Path
-from typing import Any
 
 from steering_core.atomic import write_text_atomic
 from steering_core.cprr.errors import AppendOnlyError, EntryError, UnknownConjectureError
 from steering_core.cprr.lifecycle import Entry
-from steering_core.cprr.schema import REPO_ROOT
+from steering_core.errors import JSONFormatError
+from steering_core.resources import data_path
+from steering_core.strict_json import loads_strict
 
-DEFAULT_REGISTRY_DIR = REPO_ROOT / "spec" / "cprr"
+DEFAULT_REGISTRY_DIR = data_path("cprr")
 _ID_KEY = re.compile(r"^(C)-(\d+)$|^H-([A-Z]+)-(\d+)$")
 
 
 def registry_dir(directory: Path | str | None = None) -> Path:
-    """The registry folder: ``directory`` or ``spec/cprr`` of this checkout."""
+    """The registry folder: ``directory``, or the shipped registry ``cprr/`` of the package data."""
     return Path(directory) if directory is not None else DEFAULT_REGISTRY_DIR
 
 
@@ -50,19 +51,6 @@ def entry_paths(directory: Path | str | None = None) -> list[Path]:
     return sorted(paths, key=lambda p: id_sort_key(p.stem))
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"non-finite number {name}")
-
-
 def parse_entry(text: str, name: str) -> Entry:
     """Parse an entry's JSON text strictly (no duplicate keys, no NaN/inf).
 
@@ -70,9 +58,9 @@ def parse_entry(text: str, name: str) -> Entry:
         EntryError: not JSON, or not an object.
     """
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
-    except ValueError as error:  # JSONDecodeError is a ValueError
-        raise EntryError(name, [f"not valid JSON: {error}"]) from None
+        value = loads_strict(text, name)
+    except JSONFormatError as error:
+        raise EntryError(name, [f"not valid JSON: {error.detail}"]) from None
     if not isinstance(value, dict):
         raise EntryError(name, ["not a JSON object"])
     return value

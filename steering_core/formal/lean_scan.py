@@ -18,9 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from steering_core.formal.registry import REPO_ROOT, Registry
+from steering_core.formal.registry import Registry
+from steering_core.resources import data_path
 
-LEAN_DIR = REPO_ROOT / "lean4"
+LEAN_DIR = data_path("lean4")
 MATHLIB_DIR = LEAN_DIR / "SteeringSpec"
 """The Mathlib reference (built with ``lake`` where it exists); ``lean4/Kernel`` is the prelude
 formalisation that the Lean kernel checks in CI (:mod:`~steering_core.formal.lean_kernel`)."""

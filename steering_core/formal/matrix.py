@@ -1,6 +1,6 @@
 """The property x evidence matrix of the steering spec (wired as ``steer spec``).
 
-For every property of ``spec/properties.toml`` it prints one row with five columns and exits
+For every property of ``steering_core/data/properties.toml`` it prints one row with five columns and exits
 non-zero on any gap (a missing link or a failed check):
 
 * **Lean**: the Lean 4 kernel's result in *this run* for the linked theorems of the prelude
@@ -24,7 +24,11 @@ non-zero on any gap (a missing link or a failed check):
 
 Usage: ``python -m steering_core.formal.matrix [--registry PATH] [--property ID ...]
 [--skip-smt] [--skip-hypothesis]``. Skipped columns read ``skipped`` and are not gaps; every
-link is still checked to exist.
+link is still checked to exist. The registry and the Lean sources are package data
+(:mod:`steering_core.resources`), so the matrix runs from an installed package; the Hypothesis
+column runs pytest over the checkout's ``tests/``, so outside a checkout it needs
+``--skip-hypothesis`` (its cells then read ``skipped (no checkout)``), else the command stops
+with :class:`~steering_core.errors.CheckoutRequiredError` (exit 2).
 """
 
 from __future__ import annotations
@@ -43,7 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from steering_core.formal import lean_kernel, lean_scan
-from steering_core.formal.registry import REPO_ROOT, Property, Registry, RegistryError, load_registry
+from steering_core.formal.registry import Property, Registry, RegistryError, load_registry
+from steering_core.resources import checkout_root, require_checkout
 
 COLUMNS = ("Lean", "SMT R", "SMT float", "Hypothesis", "contract")
 
@@ -88,11 +93,12 @@ def lean_status(run_build: bool = True) -> LeanStatus:
     when ``run_build`` and ``lake`` is on PATH, build it (``scripts/check_lean.sh --mathlib-only``)."""
     scan = lean_scan.scan(lean_scan.MATHLIB_DIR)
     kernel = lean_kernel.kernel_run()
-    if not run_build or shutil.which("lake") is None:
+    root = checkout_root()  # the lake build needs the checkout's lakefile and scripts/
+    if not run_build or shutil.which("lake") is None or root is None:
         return LeanStatus(None, "Mathlib reference: SKIPPED (no lake)", scan, kernel)
     proc = subprocess.run(
-        ["bash", str(REPO_ROOT / "scripts" / "check_lean.sh"), "--mathlib-only"],
-        cwd=REPO_ROOT,
+        ["bash", str(root / "scripts" / "check_lean.sh"), "--mathlib-only"],
+        cwd=root,
         capture_output=True,
         text=True,
         check=False,
@@ -166,9 +172,13 @@ def smt_float_cell(prop: Property, run: bool) -> Cell:
 
 
 def node_exists(node_id: str) -> bool:
-    """Whether ``path::test_name`` names a test function defined in that file."""
+    """Whether ``path::test_name`` names a test function defined in that file of the checkout.
+
+    Raises:
+        CheckoutRequiredError: the package runs outside a source checkout (no ``tests/``).
+    """
     path, _, name = node_id.partition("::")
-    file = REPO_ROOT / path
+    file = require_checkout("checking the Hypothesis links of steer spec (tests/)") / path
     if not name or not file.is_file():
         return False
     return re.search(rf"^\s*def {re.escape(name)}\(", file.read_text(encoding="utf-8"), re.MULTILINE) is not None
@@ -200,7 +210,7 @@ class PytestRun:
                     f"--junitxml={self._report}",
                     *self.node_ids,
                 ],
-                cwd=REPO_ROOT,
+                cwd=require_checkout("running the property tests of steer spec (pytest over tests/)"),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env=env,
@@ -251,6 +261,8 @@ def run_pytest(node_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
 
 def hypothesis_cell(prop: Property, outcomes: dict[str, tuple[int, int]] | None) -> Cell:
     nodes = prop.links["hypothesis"]
+    if outcomes is None and checkout_root() is None:
+        return Cell("skipped (no checkout)")  # --skip-hypothesis outside a checkout: the tests are not there
     missing = [n for n in nodes if not node_exists(n)]
     if missing:
         return Cell(f"MISSING {missing[0].rpartition('::')[2]}", True)
@@ -369,7 +381,7 @@ def render(rows: Sequence[Row], lean: LeanStatus) -> str:
 def cli_main(argv: list[str]) -> int:
     """Print the matrix; 0 when there is no gap, 1 on any gap, 2 when the registry is invalid."""
     parser = argparse.ArgumentParser(prog="steer spec", description="Property x evidence matrix of the steering spec.")
-    parser.add_argument("--registry", type=Path, default=None, help="registry TOML (default: spec/properties.toml)")
+    parser.add_argument("--registry", type=Path, default=None, help="registry TOML (default: the shipped one)")
     parser.add_argument("--property", action="append", default=[], help="only this property id (repeatable)")
     parser.add_argument("--skip-smt", action="store_true", help="do not run the z3 checks (links still checked)")
     parser.add_argument("--skip-hypothesis", action="store_true", help="do not run the linked tests")
@@ -383,6 +395,8 @@ def cli_main(argv: list[str]) -> int:
     if unknown:
         print(f"spec: unknown property id(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
+    if not args.skip_hypothesis:
+        require_checkout("steer spec's Hypothesis column (pytest over tests/); pass --skip-hypothesis to run the rest")
     rows, lean = build_rows(registry, args.property, not args.skip_smt, not args.skip_hypothesis)
     print(render(rows, lean))
     if lean.built is False:

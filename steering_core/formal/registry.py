@@ -1,9 +1,9 @@
-"""Load and validate the property registry ``spec/properties.toml``.
+"""Load and validate the property registry ``properties.toml`` (package data, :mod:`steering_core.resources`).
 
 The registry is the single source of the steering properties: statement (words and LaTeX),
 assumptions, and links to the evidence (Lean theorems, SMT checks over the reals and over
 IEEE-754, Hypothesis test node ids, runtime contracts). It is parsed with :mod:`tomllib` and
-validated against ``spec/properties.schema.json`` (JSON Schema 2020-12) plus the cross-field
+validated against ``properties.schema.json`` (JSON Schema 2020-12) plus the cross-field
 rules JSON Schema cannot state (unique ids and check ids).
 """
 
@@ -17,9 +17,10 @@ from typing import Any
 
 import jsonschema
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_REGISTRY = REPO_ROOT / "spec" / "properties.toml"
-SCHEMA_PATH = REPO_ROOT / "spec" / "properties.schema.json"
+from steering_core.resources import data_path
+
+DEFAULT_REGISTRY = data_path("properties.toml")
+SCHEMA_PATH = data_path("properties.schema.json")
 
 
 class RegistryError(ValueError):

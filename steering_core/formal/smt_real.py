@@ -1,6 +1,6 @@
 """z3 proofs of every steering law over the reals (``R^d``), for every dimension ``d``.
 
-Why scalar proofs cover every ``d`` (the reduction, also stated in ``spec/properties.toml``):
+Why scalar proofs cover every ``d`` (the reduction, also stated in ``steering_core/data/properties.toml``):
 
 * *Linear laws* (zero alpha, additivity, composition, commutation, sign symmetry, scale
   covariance) are equalities of vectors whose ``i``-th coordinate depends only on the ``i``-th

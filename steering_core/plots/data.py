@@ -19,11 +19,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from steering_core.errors import InvalidParameterError
 
-PHASES: tuple[str, ...] = ("dead", "effective", "collapse")
+if TYPE_CHECKING:
+    from steering_core.sweep import Thresholds
+
 BOARD_STATUSES: tuple[str, ...] = ("open", "testing", "confirmed", "refuted", "proved")
 
 
@@ -162,7 +164,9 @@ class AnatomyData:
 class CellData:
     """One (layer, alpha) cell of an alpha sweep (answers dropped, counts kept).
 
-    ``metrics`` holds optional per-cell means of style metrics (name -> mean over answers).
+    The fields of :class:`steering_core.sweep.SweepCell` and :class:`steering_core.sweep.Judgement`
+    (the one sweep-cell schema), read from recorded JSON. ``metrics`` holds optional per-cell
+    means of style metrics (name -> mean over answers).
     """
 
     layer: int
@@ -176,6 +180,8 @@ class CellData:
     metrics: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        from steering_core.sweep import PHASES  # deferred: steering_core.sweep imports torch
+
         if self.phase not in PHASES:
             raise InvalidParameterError("cell.phase", f"one of {PHASES}", repr(self.phase))
         if self.n_answers < 1:
@@ -238,16 +244,11 @@ class SweepData:
         """Baseline mean of ``metric`` (``"words"`` always known)."""
         return self.baseline_mean_words if metric == "words" else self.baseline_metrics.get(metric)
 
-    def thresholds(self) -> dict[int, Any]:
-        """Per-layer :class:`steering_core.sweep.Thresholds`, computed by ``SweepResult.thresholds``."""
-        from steering_core.sweep import SweepCell, SweepResult
+    def thresholds(self) -> dict[int, Thresholds]:
+        """Per-layer :class:`steering_core.sweep.Thresholds` (:func:`steering_core.sweep.layer_thresholds`)."""
+        from steering_core.sweep import layer_thresholds  # deferred: steering_core.sweep imports torch
 
-        cells = [
-            SweepCell(c.layer, c.alpha, c.ratio, c.mean_words, c.n_degenerate, c.n_identical, c.phase, [])  # type: ignore[arg-type]
-            for c in self.cells
-        ]
-        result = SweepResult(self.style, [], [], cells, self.max_new_tokens)
-        return {t.layer: t for t in result.thresholds()}
+        return {layer: layer_thresholds(layer, [c for c in self.cells if c.layer == layer]) for layer in self.layers}
 
     def to_dict(self) -> dict[str, Any]:
         """Compact JSON form (no answers); :meth:`from_dict` reads it back."""

@@ -32,6 +32,7 @@ from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from steering_core.atomic import atomic_file
 from steering_core.errors import InvalidParameterError
 
 DPI = 100
@@ -111,14 +112,14 @@ def image_format(path: Path) -> str:
 def save(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` to ``path`` (PNG or SVG by suffix), deterministically (see the module docstring).
 
-    The parent folder is created. Returns the path written.
+    The parent folder is created; the file is written atomically (:func:`steering_core.atomic.atomic_file`).
+    Returns the path written.
     """
     target = Path(path)
     fmt = image_format(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
     metadata: dict[str, Any] = {"Software": None} if fmt == "png" else {"Date": None, "Creator": "steering-spec"}
-    with figure_context():
-        fig.savefig(target, format=fmt, dpi=DPI, metadata=metadata)
+    with figure_context(), atomic_file(target) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=DPI, metadata=metadata)
     return target
 
 

@@ -7,22 +7,20 @@ Layout of ``out/``::
     figures/<name>.svg    ... and as SVG (linked from each PNG)
     data/<part>.json      every input (see steering_core.report.data), so the page rebuilds offline
 
-The folder is written atomically: everything goes into a temporary sibling folder, which then
-replaces ``out`` by rename (an existing report is moved aside first and deleted after), so an
-interrupted build never leaves a half-written report. ``out`` must be absent, empty, or an
-earlier report (it holds ``index.html`` or ``data/meta.json``); anything else is refused rather
-than deleted.
+The folder is written atomically (:func:`steering_core.atomic.atomic_dir`): everything goes into
+a temporary sibling folder, which then replaces ``out`` by rename (an existing report is moved
+aside first and deleted after), so an interrupted build never leaves a half-written report.
+``out`` must be absent, empty, or an earlier report (it holds ``index.html`` or
+``data/meta.json``); anything else is refused rather than deleted.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from steering_core.atomic import atomic_dir
 from steering_core.errors import InvalidParameterError
 from steering_core.plots.registry import spec
 from steering_core.plots.style import DPI, save
@@ -111,21 +109,8 @@ def build_report(data: ReportData, out: str | Path, say: Callable[[str], None] |
     """
     target = Path(out).resolve()
     _check_target(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
+    with atomic_dir(target) as tmp:
         data.write(tmp / "data")
         refs = render_figures(data, tmp / "figures", say)
         (tmp / "index.html").write_text(render_page(data, refs), encoding="utf-8")
-        os.chmod(tmp, 0o755)
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            os.replace(target, old / "report")
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return target / "index.html"

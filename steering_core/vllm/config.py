@@ -19,12 +19,12 @@ steered request's salt is a 64-hex string that vLLM mixes into its first block's
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from steering_core.canonical import canonical_text
 from steering_core.errors import InvalidParameterError, LayerOutOfRangeError, NonFiniteError
 
 EXTRA_KEY = "steering_spec"
@@ -137,9 +137,9 @@ def resolve_terms(
 
 
 def canonical(terms: Sequence[ResolvedTerm]) -> str:
-    """The canonical JSON of a steering configuration (alpha as ``float.hex``: exact)."""
+    """The canonical JSON (:mod:`steering_core.canonical`) of a steering configuration (alpha as ``float.hex``)."""
     rows = [[t.digest, float(t.alpha).hex(), list(t.layers), t.positions] for t in terms]
-    return json.dumps(rows, separators=(",", ":"))
+    return canonical_text(rows, "steering")
 
 
 def cache_salt(terms: Sequence[ResolvedTerm]) -> str | None:

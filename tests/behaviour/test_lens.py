@@ -44,7 +44,7 @@ from steering_core.prompt_sets import prompt_set, prompt_set_digest
 from steering_core.steer import hook_snapshot
 from steering_core.text import word_count
 
-SPEC = Path(__file__).resolve().parents[2] / "spec"
+SPEC = Path(__file__).resolve().parents[2] / "steering_core" / "data"  # the shipped lenses.json
 LENS_NAMES = [
     "makefile",
     "guile",

@@ -14,7 +14,7 @@ from steering_core.conformance.spec import load_spec
 from steering_core.errors import InvalidParameterError
 from tests.conformance.conftest import make_kit, run
 
-SPEC = Path(__file__).resolve().parents[2] / "spec" / "conformance.toml"
+SPEC = Path(__file__).resolve().parents[2] / "steering_core" / "data" / "conformance.toml"
 
 
 def test_spec_states_each_property_once_with_a_check() -> None:
@@ -25,7 +25,7 @@ def test_spec_states_each_property_once_with_a_check() -> None:
     for prop in spec.properties:
         assert prop.statement and prop.tolerance and prop.why
         assert set(prop.needs) <= set(CAPABILITIES)
-    assert load_spec(SPEC) == spec, "the packaged spec is the one in spec/"
+    assert load_spec(SPEC) == spec, "the default spec is the shipped steering_core/data/conformance.toml"
 
 
 def test_spec_errors_name_the_field(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import deal
 import pytest
@@ -22,7 +23,9 @@ from steering_core.errors import (
     ZeroVectorError,
 )
 from steering_core.formal.matrix import contract_problem
-from steering_core.formal.registry import REPO_ROOT, load_registry
+from steering_core.formal.registry import load_registry
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 OPS = ["steering_delta", "steer_tensor", "normalize", "vector_norm", "perturbation_ratio", "safe_alpha_max"]
 

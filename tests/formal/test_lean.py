@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from steering_core.formal import lean_scan
-from steering_core.formal.registry import REPO_ROOT, Property, Registry, load_registry
+from steering_core.formal.registry import Property, Registry, load_registry
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_lean_sources_are_clean_and_complete() -> None:
@@ -22,7 +24,7 @@ def test_lean_sources_are_clean_and_complete() -> None:
 
 
 def test_axioms_module_prints_every_theorem() -> None:
-    axioms = (REPO_ROOT / "lean4" / "SteeringSpec" / "Axioms.lean").read_text(encoding="utf-8")
+    axioms = (lean_scan.MATHLIB_DIR / "Axioms.lean").read_text(encoding="utf-8")
     printed = {line.split()[-1] for line in axioms.splitlines() if line.startswith("#print axioms ")}
     assert printed == lean_scan.scan(lean_scan.MATHLIB_DIR).theorems
 

@@ -155,7 +155,7 @@ def test_a_tampered_library_is_refused(tmp_path: Path, monkeypatch: pytest.Monke
 def test_the_wheel_is_pinned_by_hash_and_installed_with_require_hashes() -> None:
     text = lean_kernel.REQUIREMENTS.read_text(encoding="utf-8")
     assert lean_kernel.WHEEL in text and f"--hash=sha256:{lean_kernel.WHEEL_SHA256}" in text
-    makefile = (lean_kernel.KERNEL_DIR.parents[1] / "Makefile").read_text(encoding="utf-8")
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text(encoding="utf-8")
     assert "--require-hashes" in makefile and "lean4/Kernel/requirements.txt" in makefile
 
 
