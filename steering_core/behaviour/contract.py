@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from steering_core.behaviour.metrics import metric
+from steering_core.behaviour.metrics import metric, style_metric
 from steering_core.behaviour.stats import Interval, mean_difference, paired_bootstrap, relative_change, sign_test
 from steering_core.behaviour.topic import GuardResult, guard
 from steering_core.errors import InvalidParameterError
@@ -267,7 +267,6 @@ def directed_criterion(style: str, direction: str) -> Criterion:
         InvalidParameterError: unknown style or direction.
     """
     from contracts.style import CRITERIA
-    from steering_core.behaviour.metrics import style_metric
 
     if direction not in DIRECTIONS:
         raise InvalidParameterError("direction", f"one of {DIRECTIONS}", repr(direction))

@@ -1,9 +1,10 @@
-"""``steer lens``: the lens (bleed) eval on the command line.
+"""``steer behaviour lens``: the lens (bleed) eval on the command line.
 
-:func:`add_lens_subcommand` adds ``lens`` to the ``steer`` parser. The handler extracts the style's
-vector at ``--layer``, answers the ``lens-probes-v1`` probes unhooked and steered, and prints each
+:func:`add_lens_subcommand` adds ``lens`` to the ``steer behaviour`` parser (``steer lens`` stays
+for one release as a deprecated alias). The handler extracts the style's vector at
+``--layers L``, answers the ``lens-probes-v1`` probes unhooked and steered, and prints each
 lens's baseline and steered score (percent of words), their bands and the change in percentage
-points, with the perturbation ratio. ``--json`` / ``--markdown`` also write the report
+points, with the perturbation ratio. ``--json FILE`` / ``--markdown FILE`` also write the report
 (:meth:`LensReport.to_dict` / :meth:`LensReport.to_markdown`). Exit status 0 on success.
 """
 
@@ -14,9 +15,18 @@ import json
 import sys
 from typing import Any
 
-DEFAULT_STYLE = "terse"
-DEFAULT_ALPHA = 0.5
-DEFAULT_LAYER = 12
+from steering_core.cli_options import add_alpha, add_json, add_layers, add_model, add_style, deprecated_alias
+from steering_core.defaults import DEFAULT_ALPHA, DEFAULT_LAYER, DEFAULT_STYLE
+
+__all__ = [
+    "DEFAULT_ALPHA",
+    "DEFAULT_LAYER",
+    "DEFAULT_MAX_NEW_TOKENS",
+    "DEFAULT_STYLE",
+    "add_lens_subcommand",
+    "cmd_lens",
+]
+
 DEFAULT_MAX_NEW_TOKENS = 64
 
 
@@ -25,9 +35,12 @@ def _say(message: str) -> None:
 
 
 def _write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically and say so."""
+    """Write ``text`` to ``path`` atomically and say so (``-``: to stdout)."""
     from steering_core.atomic import write_text_atomic
 
+    if path == "-":
+        sys.stdout.write(text)
+        return
     _say(f"wrote {write_text_atomic(path, text)}")
 
 
@@ -38,14 +51,15 @@ def cmd_lens(args: argparse.Namespace) -> int:
     from steering_core.models import load_model
 
     lm: Any = load_model(args.model, progress=_say)
-    _say(f"extracting style {args.style!r} at layer {args.layer}")
-    vector = extract(lm, style=args.style, layers=[args.layer])
+    (layer,) = args.layers  # --layers: exactly one (checked by the parser)
+    _say(f"extracting style {args.style!r} at layer {layer}")
+    vector = extract(lm, style=args.style, layers=[layer])
     _say(f"generating baseline and steered answers ({args.max_new_tokens} new tokens at most)")
     report = lens_eval(
         lm,
         vector=vector,
         alpha=args.alpha,
-        layer=args.layer,
+        layer=layer,
         prompts=args.prompt_set or PROBE_SET,
         n_prompts=args.n_prompts,
         max_new_tokens=args.max_new_tokens,
@@ -69,25 +83,26 @@ def cmd_lens(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_lens_subcommand(sub: Any) -> argparse.ArgumentParser:
-    """Add ``lens`` to ``sub`` (the ``steer`` parser's subparsers action); returns its parser."""
-    from steering_core.styles import style_names
+def add_lens_subcommand(sub: Any, *, deprecated: bool = False) -> argparse.ArgumentParser:
+    """Add ``lens`` to ``sub`` (``steer behaviour``'s subparsers action); returns its parser.
 
-    p: argparse.ArgumentParser = sub.add_parser(
-        "lens", help="lens (bleed) eval: lens vocabularies on neutral probes, baseline vs steered"
-    )
-    p.add_argument(
-        "--model",
-        default=None,
-        help="embedded name ('embedded' = Qwen2.5-Coder-0.5B-Instruct, 'smollm2'), local folder, or HF id",
-    )
-    p.add_argument("--style", default=DEFAULT_STYLE, help=f"seed style: {', '.join(style_names())}")
-    p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
-    p.add_argument("--layer", type=int, default=DEFAULT_LAYER)
+    With ``deprecated``, ``sub`` is the top-level action and ``lens`` a hidden alias of
+    ``steer behaviour lens`` that prints a deprecation note (kept for one release).
+    """
+    help_text = "lens (bleed) eval: lens vocabularies on neutral probes, baseline vs steered"
+    p: argparse.ArgumentParser
+    if deprecated:
+        p = deprecated_alias(sub.add_parser("lens", description=help_text), "steer lens", "steer behaviour lens")
+    else:
+        p = sub.add_parser("lens", help=help_text, description=help_text)
+    add_model(p)
+    add_style(p)
+    add_alpha(p)
+    add_layers(p, single=True)
     p.add_argument("--max-new-tokens", type=int, default=DEFAULT_MAX_NEW_TOKENS)
     p.add_argument("--prompt-set", default=None, help="prompt-set id (default lens-probes-v1)")
     p.add_argument("--n-prompts", type=int, default=None, help="use only the first N probes")
-    p.add_argument("--json", default=None, metavar="FILE", help="also write the report as JSON")
+    add_json(p, help="also write the report as JSON")
     p.add_argument("--markdown", default=None, metavar="FILE", help="also write the Markdown table")
     p.set_defaults(func=cmd_lens)
     return p

@@ -48,6 +48,7 @@ from typing import Any, cast
 
 from steering_core.behaviour.batch import Row
 from steering_core.behaviour.session import Session
+from steering_core.defaults import BEHAVIOUR_SEARCH_QUESTIONS, BEHAVIOUR_SEARCH_RATIOS, BEHAVIOUR_SEARCH_TOKENS
 from steering_core.errors import InvalidParameterError
 from steering_core.plan import Term
 from steering_core.vector import Aggregator, ReadPosition, SteeringVector
@@ -56,9 +57,9 @@ RECIPES_PATH = Path(__file__).resolve().parents[2] / "spec" / "behaviour" / "rec
 RECIPES_SCHEMA = "steering-spec/behaviour-recipes/1"
 SOURCES: tuple[str, ...] = ("seed", "contrast")
 SELECT_MARGIN = 1.5
-DEFAULT_RATIOS: tuple[float, ...] = (0.3, 0.6)
-DEFAULT_SEARCH_QUESTIONS = 4
-DEFAULT_SEARCH_TOKENS = 32
+DEFAULT_RATIOS: tuple[float, ...] = BEHAVIOUR_SEARCH_RATIOS
+DEFAULT_SEARCH_QUESTIONS = BEHAVIOUR_SEARCH_QUESTIONS
+DEFAULT_SEARCH_TOKENS = BEHAVIOUR_SEARCH_TOKENS
 NORM_SET = "neutral-questions-v1"
 
 
@@ -148,11 +149,48 @@ def layer_alphas(session: Session, vector: SteeringVector, ratio: float) -> dict
     return {layer: ratio * session.median_norm(layer, prompts) / vector.norm(layer) / len(layers) for layer in layers}
 
 
+def ratio_vector(session: Session, vector: SteeringVector) -> SteeringVector:
+    """``vector`` rescaled per layer so that steering with alpha ``r`` is perturbation ratio ``r``.
+
+    Layer ``l`` becomes ``v_l * median_l / ||v_l|| / len(layers)`` (see :func:`layer_alphas`), so
+    ``alpha * ratio_vector`` adds exactly ``layer_alphas(vector, alpha)[l] * v_l`` up to rounding.
+    The result is an ordinary single-alpha vector: it runs through :func:`steering_core.steer.steer`,
+    per-row plans and execution cells alike.
+    """
+    per = layer_alphas(session, vector, 1.0)
+    return SteeringVector(
+        directions={layer: (vector[layer] * per[layer]).contiguous() for layer in per},
+        hidden_size=vector.hidden_size,
+        num_layers=vector.num_layers,
+        model_name=vector.model_name,
+        style=vector.style,
+        recipe=vector.recipe,
+        metadata={**vector.metadata, "scaled": "perturbation ratio per unit alpha"},
+    )
+
+
+def random_ratio_vector(vector: SteeringVector, seed: int) -> SteeringVector:
+    """A seeded Gaussian direction per layer with the norm of ``vector`` at that layer (the random control)."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    layers: dict[int, torch.Tensor] = {}
+    for layer in sorted(vector.layer_indices):
+        d = torch.randn(vector.hidden_size, generator=gen, dtype=torch.float64)
+        layers[layer] = (d / d.norm() * vector.norm(layer)).to(torch.float32)
+    return SteeringVector(
+        directions=layers,
+        hidden_size=vector.hidden_size,
+        num_layers=vector.num_layers,
+        model_name=vector.model_name,
+        style=f"random-{seed}",
+        recipe=vector.recipe,
+    )
+
+
 def recipe_plan(session: Session, vector: SteeringVector, ratio: float, sign: int = 1) -> tuple[Term, ...] | None:
     """The row plan steering with ``vector`` at perturbation ``ratio`` (sign +1/-1); None at ratio 0."""
-    if ratio == 0:
-        return None
-    return tuple(Term(vector, sign * a, layers=layer) for layer, a in layer_alphas(session, vector, ratio).items())
+    return Session.plan(ratio_vector(session, vector), sign * ratio)
 
 
 def fluency_ratio(session: Session, questions: Sequence[str], steered: Sequence[str], baseline: Sequence[str]) -> float:
@@ -210,14 +248,14 @@ def search_style(
     recipes = candidates(layer, num_layers)
     qsets = {d: load_question_set(style, d) for d in ("positive", "negative")}
     questions = {d: list(q.search[:n_questions]) for d, q in qsets.items()}
-    vectors = {r.name: recipe_vector(session, style, r) for r in recipes}
+    vectors = {r.name: ratio_vector(session, recipe_vector(session, style, r)) for r in recipes}
     grid: list[tuple[str, str, float, Row]] = []
     for d, qs in questions.items():
         sign = 1 if d == "positive" else -1
         grid += [(d, "", 0.0, Row(q)) for q in qs]
         for r in recipes:
             for ratio in ratios:
-                plan = recipe_plan(session, vectors[r.name], ratio, sign)
+                plan = Session.plan(vectors[r.name], sign * ratio)
                 grid += [(d, r.name, ratio, Row(q, plan)) for q in qs]
     session.say(f"{style}: recipe search, {len(grid)} rows")
     answers = session.rows([g[3] for g in grid], max_new_tokens)
@@ -251,7 +289,7 @@ def search_style(
         "chosen": chosen.to_dict(),
         "chosen_ratio": {d: (best[d]["ratio"] if best[d] else max(ratios)) for d in ("positive", "negative")},
         "chosen_admissible": {d: best[d] is not None for d in ("positive", "negative")},
-        "vector_norms": {r.name: {str(x): vectors[r.name].norm(x) for x in r.layers} for r in recipes},
+        "vector_norms": {r.name: {str(x): recipe_vector(session, style, r).norm(x) for x in r.layers} for r in recipes},
     }
 
 

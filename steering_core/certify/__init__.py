@@ -24,34 +24,81 @@ The format is specified by ``spec/certificate.schema.json`` and the module docst
 
 from __future__ import annotations
 
-from steering_core.certify.certificate import CertifiedVector, compute_digest, seal
-from steering_core.certify.errors import (
-    CertificateError,
-    CertificationError,
-    DigestMismatchError,
-    FileFormatError,
-    GgufFormatError,
-    MeasurementMismatchError,
-    ModelMismatchError,
-    NonFiniteTensorError,
-    SchemaError,
-    SignatureError,
-    SigningUnavailableError,
-    SizeLimitError,
-    TensorMismatchError,
-)
-from steering_core.certify.fileformat import DEFAULT_LIMITS, METADATA_KEY, Limits
-from steering_core.certify.gguf_interop import export_gguf, import_certified, read_control_vector
-from steering_core.certify.measure import Protocol
-from steering_core.certify.pipeline import certify_style, certify_vector, write_certified
-from steering_core.certify.verify import (
-    RATIO_RTOL,
-    CheckResult,
-    VerificationReport,
-    load_certified,
-    verify_bytes,
-    verify_file,
-)
+from typing import TYPE_CHECKING, Any
+
+from steering_core.lazy import lazy_attribute
+
+if TYPE_CHECKING:
+    from steering_core.certify.certificate import CertifiedVector, compute_digest, seal
+    from steering_core.certify.errors import (
+        CertificateError,
+        CertificationError,
+        DigestMismatchError,
+        FileFormatError,
+        GgufFormatError,
+        MeasurementMismatchError,
+        ModelMismatchError,
+        NonFiniteTensorError,
+        SchemaError,
+        SignatureError,
+        SigningUnavailableError,
+        SizeLimitError,
+        TensorMismatchError,
+    )
+    from steering_core.certify.fileformat import DEFAULT_LIMITS, METADATA_KEY, Limits
+    from steering_core.certify.gguf_interop import export_gguf, import_certified, read_control_vector
+    from steering_core.certify.measure import Protocol
+    from steering_core.certify.pipeline import certify_style, certify_vector, write_certified
+    from steering_core.certify.verify import (
+        RATIO_RTOL,
+        CheckResult,
+        VerificationReport,
+        load_certified,
+        verify_bytes,
+        verify_file,
+    )
+
+# deferred: each name loads its module on first use, so importing the package (e.g. for one
+# light submodule, or while `steer --help` builds its parser) pulls in nothing heavy.
+_EXPORTS: dict[str, str] = {
+    "CertificateError": "steering_core.certify.errors",
+    "CertificationError": "steering_core.certify.errors",
+    "CertifiedVector": "steering_core.certify.certificate",
+    "CheckResult": "steering_core.certify.verify",
+    "DEFAULT_LIMITS": "steering_core.certify.fileformat",
+    "DigestMismatchError": "steering_core.certify.errors",
+    "FileFormatError": "steering_core.certify.errors",
+    "GgufFormatError": "steering_core.certify.errors",
+    "Limits": "steering_core.certify.fileformat",
+    "METADATA_KEY": "steering_core.certify.fileformat",
+    "MeasurementMismatchError": "steering_core.certify.errors",
+    "ModelMismatchError": "steering_core.certify.errors",
+    "NonFiniteTensorError": "steering_core.certify.errors",
+    "Protocol": "steering_core.certify.measure",
+    "RATIO_RTOL": "steering_core.certify.verify",
+    "SchemaError": "steering_core.certify.errors",
+    "SignatureError": "steering_core.certify.errors",
+    "SigningUnavailableError": "steering_core.certify.errors",
+    "SizeLimitError": "steering_core.certify.errors",
+    "TensorMismatchError": "steering_core.certify.errors",
+    "VerificationReport": "steering_core.certify.verify",
+    "certify_style": "steering_core.certify.pipeline",
+    "certify_vector": "steering_core.certify.pipeline",
+    "compute_digest": "steering_core.certify.certificate",
+    "export_gguf": "steering_core.certify.gguf_interop",
+    "import_certified": "steering_core.certify.gguf_interop",
+    "load_certified": "steering_core.certify.verify",
+    "read_control_vector": "steering_core.certify.gguf_interop",
+    "seal": "steering_core.certify.certificate",
+    "verify_bytes": "steering_core.certify.verify",
+    "verify_file": "steering_core.certify.verify",
+    "write_certified": "steering_core.certify.pipeline",
+}
+
+
+def __getattr__(name: str) -> Any:
+    return lazy_attribute(__name__, _EXPORTS, name)
+
 
 __all__ = [
     "DEFAULT_LIMITS",

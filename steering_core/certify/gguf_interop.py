@@ -248,7 +248,7 @@ def import_certified(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMI
 
     Raises:
         GgufFormatError: the GGUF carries no certificate (e.g. a repeng export: certify it with
-            ``steer certify --from-gguf``).
+            ``steer vector certify --from-gguf``).
         CertificateError: the restored certificate does not verify (digest, schema ...).
     """
     from steering_core.certify.verify import verify_bytes
@@ -257,7 +257,7 @@ def import_certified(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMI
     if parsed.certificate_text is None:
         raise GgufFormatError(
             "gguf.certificate",
-            f"{path} carries no {CERTIFICATE_KEY!r} key; certify it with: steer certify --from-gguf {path}",
+            f"{path} carries no {CERTIFICATE_KEY!r} key; certify it with: steer vector certify --from-gguf {path}",
         )
     certificate = parse_canonical(parsed.certificate_text)
     if not isinstance(certificate, dict):

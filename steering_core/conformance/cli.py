@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from steering_core.cli_options import add_json, add_layers, add_model
+
 if TYPE_CHECKING:  # annotations only: the parser is built at start-up, before torch loads
     from steering_core.conformance.backend import Backend
     from steering_core.models import LoadedModel
@@ -46,7 +48,7 @@ def _export(lm: LoadedModel, args: argparse.Namespace) -> Backend:
 def _serve(lm: LoadedModel, args: argparse.Namespace) -> Backend:
     from steering_core.conformance.serve_adapter import ServeBackend
 
-    layer = args.layer if args.layer is not None else lm.num_layers // 2
+    layer = args.layers[0] if args.layers is not None else lm.num_layers // 2
     backend: Backend = ServeBackend(lm, layers=[x for x in (layer - 1, layer, layer + 1) if 0 <= x < lm.num_layers])
     return backend
 
@@ -77,14 +79,14 @@ BACKENDS: dict[str, Callable[[LoadedModel, argparse.Namespace], Backend]] = {
 
 def load_for_conformance(name: str | None) -> LoadedModel:
     """``tiny-<arch>`` builds a tiny random model (no download); anything else goes to ``load_model``."""
+    from steering_core.models import LoadedModel, load_model  # deferred: torch, only when the command runs
+
     if name is not None and name.startswith(TINY_PREFIX):
         from steering_core.tiny import make_tiny_model, make_tokenizer
 
         return LoadedModel(
             model=make_tiny_model(name[len(TINY_PREFIX) :]), tokenizer=make_tokenizer(), name=name, source="tiny"
         )
-    from steering_core.models import load_model
-
     return load_model(name)
 
 
@@ -105,7 +107,11 @@ def cmd_conform(args: argparse.Namespace) -> int:
 
         vector = load_certified(args.vector, model=lm)
     fixture, vectors = build_fixture(
-        lm, vector, layer=args.layer, n_prompts=args.prompts, max_new_tokens=args.max_new_tokens
+        lm,
+        vector,
+        layer=args.layers[0] if args.layers is not None else None,
+        n_prompts=args.prompts,
+        max_new_tokens=args.max_new_tokens,
     )
     backend = BACKENDS[args.backend](lm, args)
     try:
@@ -123,11 +129,11 @@ def add_subcommands(sub: Any) -> None:
     """Register ``conform`` on the ``steer`` parser."""
     p = sub.add_parser("conform", help="check a steering backend against spec/conformance.toml")
     p.add_argument("--backend", required=True, choices=sorted(BACKENDS))
-    p.add_argument("--model", default=None, help="embedded (default), smollm2, tiny-<arch>, a folder or an HF id")
+    add_model(p, help="embedded (default), smollm2, tiny-<arch>, a folder or an HF id")
     p.add_argument("--vector", default=None, help="a certified vector file (verified against the model first)")
-    p.add_argument("--layer", type=int, default=None, help="layer to steer (default: the vector's, else the middle)")
+    add_layers(p, default=None, single=True, help="layer to steer (default: the vector's, else the middle)")
     p.add_argument("--prompts", type=int, default=3, help="how many prompts of neutral-questions-v1")
     p.add_argument("--max-new-tokens", type=int, default=12)
     p.add_argument("--property", action="append", default=None, help="run only this property (repeatable)")
-    p.add_argument("--json", default=None, help=f"where to write the record (default {DEFAULT_OUT}/<backend>.json)")
+    add_json(p, help=f"where to write the record (default {DEFAULT_OUT}/<backend>.json)")
     p.set_defaults(func=cmd_conform)

@@ -6,7 +6,7 @@ would not reproduce the cited file), the entry's status, its decision rule, the 
 conforming measured values and how many conforming runs agree, the protocol digest and the
 evidence digest (head of the entry's hash-chained evidence; ``none`` before any run). For a
 ``proved`` entry it also names the spec property and its Lean theorems
-(``spec/properties.toml`` ``links.lean``).
+(``steering_core/data/properties.toml`` ``links.lean``).
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from steering_core.cprr import rules, store
+from steering_core.cprr import CITATION_FORMATS, rules, store
 from steering_core.cprr.errors import CprrError
 from steering_core.cprr.evidence import code_version, project_version
 from steering_core.cprr.lifecycle import conforming
 
-FORMATS: tuple[str, ...] = ("bibtex", "cff", "latex")
+FORMATS: tuple[str, ...] = CITATION_FORMATS
 AUTHOR = "steering-spec developers"
 
 

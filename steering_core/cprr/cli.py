@@ -1,6 +1,7 @@
 """``steer cprr``: the conjecture registry on the command line.
 
-* ``steer cprr board [--json]``: id, group, title, status, evidence count, last verdict/date/values.
+* ``steer cprr board [--json FILE]``: id, group, title, status, evidence count, last verdict/date/values
+  (``--json -``: the rows as JSON on stdout; the old bare ``--json`` flag still works, with a note).
 * ``steer cprr run ID [ID ...] [--model M] [--dry-run]``: run the protocol(s), append evidence.
 * ``steer cprr run --all [--fast]``: every runnable entry (``--fast``: only the cheap runners).
 * ``steer cprr cite ID --format bibtex|cff|latex``.
@@ -10,7 +11,7 @@
   asking explicitly -- it is refused, with the reason, unless the requirement holds).
 
 Exit status: 0 success, 1 a check or run found a problem, 2 unusable input (one line on stderr).
-Every option takes ``--registry DIR`` (default ``spec/cprr``).
+Every option takes ``--registry DIR`` (default: the shipped ``steering_core/data/cprr``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,12 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+from steering_core.cli_options import note_deprecated, print_notes, subcommands
+from steering_core.cprr import CITATION_FORMATS, STATUSES
 from steering_core.errors import SteeringError
+from steering_core.execute.options import add_executor_args
 
 
 def _say(message: str) -> None:
@@ -45,14 +50,39 @@ def _registry(args: argparse.Namespace) -> Path | None:
 
 
 def cmd_board(args: argparse.Namespace) -> int:
-    """Print the board (or its rows as JSON)."""
+    """Print the board; ``--json FILE`` writes its rows as JSON instead (``-``: to stdout)."""
     from steering_core.cprr.board import board_rows, render_board
 
-    if args.json:
-        print(json.dumps(board_rows(_registry(args)), indent=2, ensure_ascii=False))
-    else:
+    if args.json is None:
         print(render_board(_registry(args)))
+        return 0
+    text = json.dumps(board_rows(_registry(args)), indent=2, ensure_ascii=False) + "\n"
+    if args.json in ("-", _BARE_JSON):
+        sys.stdout.write(text)
+    else:
+        from steering_core.atomic import write_text_atomic
+
+        print(f"wrote {write_text_atomic(args.json, text)}", file=sys.stderr)
     return 0
+
+
+_BARE_JSON = "\0bare"  # `--json` without FILE: the old flag spelling, rows to stdout
+
+
+class _JsonFile(argparse.Action):
+    """``--json FILE``; a bare ``--json`` (the old flag) still prints to stdout, with a deprecation note."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if values is None:
+            note_deprecated(namespace, "steer cprr board --json (a flag)", "--json - (stdout) or --json FILE")
+            values = _BARE_JSON
+        setattr(namespace, self.dest, values)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -90,7 +120,7 @@ def cmd_cite(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate every entry; exit 1 on any problem."""
     from steering_core.cprr import store
-    from steering_core.cprr.validate import check_registry
+    from steering_core.cprr.registry_check import check_registry
 
     against = None if args.no_git else args.against
     problems = check_registry(_registry(args), against, args.deep)
@@ -119,20 +149,24 @@ def cmd_transition(args: argparse.Namespace) -> int:
 
 def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``cprr`` (with board, run, cite, check, transition) to the ``steer`` parser."""
-    from steering_core.cprr.cite import FORMATS
-    from steering_core.cprr.lifecycle import STATUSES
-
     cprr = sub.add_parser("cprr", help="conjecture registry: board, run, cite, check, transition")
-    commands = cprr.add_subparsers(dest="cprr_command", required=True)
+    commands = subcommands(cprr, "cprr_command")
 
     def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = commands.add_parser(name, help=help_text)
-        parser.add_argument("--registry", default=None, help="registry folder (default: spec/cprr)")
+        parser.add_argument("--registry", default=None, help="registry folder (default: the shipped one)")
         parser.set_defaults(func=_guard(handler))
         return parser
 
     p = add("board", cmd_board, "status, evidence count, last verdict of every conjecture")
-    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.add_argument(
+        "--json",
+        nargs="?",
+        action=_JsonFile,
+        default=None,
+        metavar="FILE",
+        help="write the rows as JSON to FILE ('-': stdout) instead of the table",
+    )
 
     p = add("run", cmd_run, "run protocols on the model and append the evidence")
     p.add_argument("ids", nargs="*", metavar="ID", help="conjecture ids, e.g. C-5 H-SV-1")
@@ -140,13 +174,11 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--fast", action="store_true", help="with --all: only the cheap runners (no generation)")
     p.add_argument("--model", default=None, help="override the protocol's model (evidence then does not conform)")
     p.add_argument("--dry-run", action="store_true", help="measure and print, write nothing")
-    from steering_core.execute.options import add_executor_args
-
     add_executor_args(p)
 
     p = add("cite", cmd_cite, "a citation naming version, commit and evidence digest")
     p.add_argument("id", metavar="ID")
-    p.add_argument("--format", choices=FORMATS, default="bibtex")
+    p.add_argument("--format", choices=CITATION_FORMATS, default="bibtex")
 
     p = add("check", cmd_check, "recompute every verdict and status; non-zero exit on any inconsistency")
     p.add_argument("--deep", action="store_true", help="run the SMT and Hypothesis checks of proved entries")
@@ -165,4 +197,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="steer")
     add_subcommands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["cprr", *(argv or [])])
+    print_notes(args)
     return int(args.func(args))

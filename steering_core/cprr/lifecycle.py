@@ -13,7 +13,7 @@ resolve to the canonical name). Only conforming records count:
 * ``testing`` needs >= 1 conforming record;
 * ``confirmed`` needs >= 2 conforming records, every one with verdict ``pass`` (they agree);
 * ``refuted`` needs >= 1 conforming record with verdict ``fail``;
-* ``proved`` needs ``proved_by`` naming a property of ``spec/properties.toml`` whose checks pass
+* ``proved`` needs ``proved_by`` naming a property of ``steering_core/data/properties.toml`` whose checks pass
   (:func:`steering_core.cprr.proof.check_property`, deep: SMT and Hypothesis run).
 
 :func:`derived_status` is *the* status the evidence supports; :func:`advance` walks the entry to
@@ -30,13 +30,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from steering_core.cprr import rules
+from steering_core.cprr import STATUSES, rules
 from steering_core.cprr.digests import chain_head, protocol_digest, seal
 from steering_core.cprr.errors import InvalidTransitionError
 from steering_core.cprr.schema import SCHEMA_ID
 
 Entry = dict[str, Any]
-STATUSES: tuple[str, ...] = ("open", "testing", "confirmed", "refuted", "proved")
 EMPIRICAL_EDGES: frozenset[tuple[str, str]] = frozenset(
     {("open", "testing"), ("testing", "confirmed"), ("testing", "refuted"), ("confirmed", "refuted")}
 )

@@ -21,6 +21,7 @@ from pathlib import Path
 from steering_core.atomic import write_text_atomic
 from steering_core.cprr.errors import AppendOnlyError, EntryError, UnknownConjectureError
 from steering_core.cprr.lifecycle import Entry
+from steering_core.cprr.validate import append_only_problems, check_entry
 from steering_core.errors import JSONFormatError
 from steering_core.resources import data_path
 from steering_core.strict_json import loads_strict
@@ -109,8 +110,6 @@ def write_entry(entry: Entry, directory: Path | str | None = None, check: bool =
         EntryError: the entry is inconsistent (:func:`~steering_core.cprr.validate.check_entry`).
         AppendOnlyError: an existing file's history/evidence would not be extended unchanged.
     """
-    from steering_core.cprr.validate import append_only_problems, check_entry
-
     folder = registry_dir(directory)
     entry_id = str(entry.get("id"))
     path = entry_path(entry_id, folder)

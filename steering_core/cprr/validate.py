@@ -2,7 +2,7 @@
 
 For one entry, :func:`check_entry` reports every problem (an empty list means consistent):
 
-1. the JSON Schema (``spec/cprr/conjecture.schema.json``);
+1. the JSON Schema (``steering_core/data/cprr/conjecture.schema.json``);
 2. ``protocol_sha256`` is the digest of the protocol; the protocol's prompt-set digest is the
    digest of that set as shipped now (a changed prompt set invalidates the protocol);
 3. the history and the evidence are unbroken hash chains (an edited, removed or reordered record
@@ -29,7 +29,6 @@ through an ``amend`` event.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from steering_core.cprr import rules
@@ -241,39 +240,4 @@ def append_only_problems(old: Entry, new: Entry) -> list[str]:
             problems.append("protocol changed after evidence was recorded without an amend event")
         if old.get("statement") != new.get("statement") and not amended:
             problems.append("statement changed after evidence was recorded without an amend event")
-    return problems
-
-
-def check_registry(
-    directory: Path | None = None,
-    against: str | None = "HEAD",
-    deep: bool = False,
-    proof_checker: ProofChecker | None = None,
-) -> list[str]:
-    """Problems of every entry file in ``directory`` (default ``spec/cprr``), prefixed with the file name.
-
-    With ``against`` (a git ref), each file must also be an append-only extension of its version
-    at that ref, and no entry committed there may be missing; skipped outside a git checkout.
-    """
-    from steering_core.cprr import store
-
-    folder = store.registry_dir(directory)
-    problems: list[str] = []
-    for path in store.entry_paths(folder):
-        try:
-            entry = store.read_entry_file(path)
-        except CprrError as error:
-            problems.append(f"{path.name}: {error}")
-            continue
-        if entry.get("id") != path.stem:
-            problems.append(f"{path.name}: id {entry.get('id')!r} does not match the file name")
-        problems += [f"{path.name}: {p}" for p in check_entry(entry, deep, proof_checker)]
-        if against is not None:
-            old = store.git_version(path, against)
-            if old is not None:
-                problems += [f"{path.name}: vs {against}: {p}" for p in append_only_problems(old, entry)]
-    if against is not None:
-        for name in store.git_entry_names(folder, against):
-            if not (folder / name).exists():
-                problems.append(f"{name}: committed at {against} but missing (entries are never deleted)")
     return problems

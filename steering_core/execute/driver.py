@@ -1,7 +1,7 @@
 """The driver: run a list of cells on an executor, once each, resumable, with one progress bar.
 
 :func:`run_cells` is the one path from cells to records for every command (``steer sweep``,
-``steer behaviour``, ``steer certify``, ``steer cprr run``) and every executor:
+``steer behaviour``, ``steer vector certify``, ``steer cprr run``) and every executor:
 
 1. cells are de-duplicated by digest (a grid that names the same cell twice runs it once);
 2. cells whose digest the :class:`~steering_core.execute.store.RecordStore` already holds are

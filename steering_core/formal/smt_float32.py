@@ -39,7 +39,7 @@ from steering_core.bounds import (
     unit_norm_tolerance_exact,
 )
 from steering_core.formal import _fp_bounds
-from steering_core.formal._smt import CheckResult, Status, prove, solve
+from steering_core.formal._smt import CheckResult, Status, prove, q, solve, zabs
 
 RNE = z3.RNE()
 SORTS: dict[str, Any] = {
@@ -338,8 +338,6 @@ def check_unit_sphere(entry: Mapping[str, Any]) -> CheckResult:
 
 def _unit_symbolic(fmt_name: str) -> Status:
     """:func:`_fp_bounds.unit_scalar` with ``d`` symbolic (``1 <= d <= 2**40``, ``s = sqrt(d)``)."""
-    from steering_core.formal._smt import q, zabs
-
     fmt = FORMATS[fmt_name]
     d, s = z3.Reals("d s")
     g = (d + 4) / q(2**53)

@@ -19,6 +19,27 @@ board     conjecture statuses by group, evidence      :class:`~.data.BoardData`
 
 from __future__ import annotations
 
-from steering_core.plots.registry import FIGURES, FigureSpec, render
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["FIGURES", "FigureSpec", "render"]
+from steering_core.lazy import lazy_attribute
+
+if TYPE_CHECKING:
+    from steering_core.plots.registry import FIGURES, FigureSpec, render
+
+FIGURE_NAMES: tuple[str, ...] = ("anatomy", "phase", "heatmap", "basins", "radar", "board")
+"""The figures' names, in :data:`FIGURES` order (without importing matplotlib: ``steer plot``'s choices)."""
+
+# deferred: each name loads its module on first use, so importing the package (e.g. for one
+# light submodule, or while `steer --help` builds its parser) pulls in nothing heavy.
+_EXPORTS: dict[str, str] = {
+    "FIGURES": "steering_core.plots.registry",
+    "FigureSpec": "steering_core.plots.registry",
+    "render": "steering_core.plots.registry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    return lazy_attribute(__name__, _EXPORTS, name)
+
+
+__all__ = ["FIGURES", "FIGURE_NAMES", "FigureSpec", "render"]

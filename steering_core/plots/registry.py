@@ -10,7 +10,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from steering_core.errors import InvalidParameterError
-from steering_core.plots import anatomy, basins, board, heatmap, phase, radar
+from steering_core.plots import FIGURE_NAMES, anatomy, basins, board, heatmap, phase, radar
 from steering_core.plots.data import AnatomyData, BasinsData, BoardData, HeatmapData, LensData, PhaseData
 from steering_core.plots.style import save
 
@@ -36,6 +36,8 @@ FIGURES: dict[str, FigureSpec] = {
     "radar": FigureSpec("radar", "Lens radar", LensData.from_dict, radar.radar_figure, radar.SIZE),
     "board": FigureSpec("board", "Conjecture board", BoardData.from_dict, board.board_figure, board.SIZE),
 }
+if tuple(FIGURES) != FIGURE_NAMES:  # pragma: no cover - a figure added here must be named there too
+    raise RuntimeError(f"steering_core.plots.FIGURE_NAMES {FIGURE_NAMES} != the registry's {tuple(FIGURES)}")
 
 
 def spec(name: str) -> FigureSpec:

@@ -10,7 +10,24 @@ figures + data + page, atomically), :mod:`~.browser` (headless-Chromium image ch
 
 from __future__ import annotations
 
-from steering_core.report.build import build_report
-from steering_core.report.data import ReportData
+from typing import TYPE_CHECKING, Any
+
+from steering_core.lazy import lazy_attribute
+
+if TYPE_CHECKING:
+    from steering_core.report.build import build_report
+    from steering_core.report.data import ReportData
+
+# deferred: each name loads its module on first use, so importing the package (e.g. for one
+# light submodule, or while `steer --help` builds its parser) pulls in nothing heavy.
+_EXPORTS: dict[str, str] = {
+    "ReportData": "steering_core.report.data",
+    "build_report": "steering_core.report.build",
+}
+
+
+def __getattr__(name: str) -> Any:
+    return lazy_attribute(__name__, _EXPORTS, name)
+
 
 __all__ = ["ReportData", "build_report"]

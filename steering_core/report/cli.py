@@ -1,12 +1,12 @@
 """``steer report`` and ``steer plot``.
 
-* ``steer report --out report/ [--model M] [--style terse] [--layer 12] [--alpha 0.5]
+* ``steer report --out report/ [--model M] [--style terse] [--layers 12] [--alpha 0.5]
   [--sweep JSON] [--behaviour JSON] [--bench JSON] [--conformance DIR] [--vector FILE]... [--quick]
   [--matrix fast|smt|full | --matrix-json JSON] [--from-data DIR] [--check-browser]``:
   the HTML report (:mod:`steering_core.report.gather`, :mod:`steering_core.report.build`).
   ``--quick`` runs no generation (no live sweep or lens eval); ``--from-data DIR`` rebuilds
   from an earlier report's ``data/`` folder without loading a model.
-* ``steer plot FIGURE --data JSON --out FILE.png|.svg [--layer L] [--metric M]``: one figure
+* ``steer plot FIGURE --data JSON --out FILE.png|.svg [--layers L] [--metric M]``: one figure
   from recorded data (see :data:`steering_core.plots.FIGURES`).
 
 :func:`add_subcommands` adds both to the ``steer`` parser; :func:`main` runs them standalone.
@@ -23,6 +23,17 @@ from typing import Any
 
 from steering_core.argtypes import comma_floats as _floats
 from steering_core.argtypes import comma_ints as _ints
+from steering_core.cli_options import add_alpha, add_layers, add_model, add_style, run_parser
+from steering_core.defaults import (
+    DEFAULT_ALPHA,
+    DEFAULT_LAYER,
+    REPORT_LENS_TOKENS,
+    REPORT_SWEEP_ALPHAS,
+    REPORT_SWEEP_PROMPTS,
+    REPORT_SWEEP_TOKENS,
+)
+from steering_core.plots import FIGURE_NAMES
+from steering_core.report.sources import MATRIX_MODES, read_json
 
 
 def _say(message: str) -> None:
@@ -34,7 +45,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     from steering_core.report.build import build_report
     from steering_core.report.data import ReportData
     from steering_core.report.gather import ReportOptions, gather
-    from steering_core.report.live import LENS_TOKENS, SWEEP_ALPHAS, SWEEP_PROMPTS, SWEEP_TOKENS
 
     start = time.monotonic()
     if args.from_data:
@@ -43,7 +53,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         options = ReportOptions(
             model=args.model,
             style=args.style,
-            layer=args.layer,
+            layer=args.layers[0],
             alpha=args.alpha,
             sweep=Path(args.sweep) if args.sweep else None,
             behaviour=Path(args.behaviour) if args.behaviour else None,
@@ -54,10 +64,10 @@ def cmd_report(args: argparse.Namespace) -> int:
             matrix=args.matrix,
             matrix_json=Path(args.matrix_json) if args.matrix_json else None,
             sweep_layers=args.sweep_layers,
-            sweep_alphas=args.sweep_alphas or SWEEP_ALPHAS,
-            sweep_prompts=args.sweep_prompts or SWEEP_PROMPTS,
-            max_new_tokens=args.max_new_tokens or SWEEP_TOKENS,
-            lens_tokens=args.lens_tokens or LENS_TOKENS,
+            sweep_alphas=args.sweep_alphas or REPORT_SWEEP_ALPHAS,
+            sweep_prompts=args.sweep_prompts or REPORT_SWEEP_PROMPTS,
+            max_new_tokens=args.max_new_tokens or REPORT_SWEEP_TOKENS,
+            lens_tokens=args.lens_tokens or REPORT_LENS_TOKENS,
         )
         data = gather(options, _say)
         data.meta["seconds"] = round(time.monotonic() - start, 1)
@@ -91,7 +101,6 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from steering_core.plots.data import HeatmapData, PhaseData
     from steering_core.plots.registry import spec
     from steering_core.plots.style import image_format, pixel_size, save
-    from steering_core.report.sources import read_json
 
     figure_spec = spec(args.figure)
     out = Path(args.out)
@@ -99,7 +108,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     raw = read_json(args.data, "data")
     value: Any
     if args.figure == "phase":
-        value = PhaseData.from_dict(raw, layer=args.layer)
+        value = PhaseData.from_dict(raw, layer=args.layers[0] if args.layers else None)
     elif args.figure == "heatmap":
         value = HeatmapData.from_dict(raw, metric=args.metric)
     else:
@@ -113,20 +122,13 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def add_subcommands(sub: Any) -> None:
     """Add ``report`` and ``plot`` to the ``steer`` sub-parsers."""
-    from steering_core.plots.registry import FIGURES
-    from steering_core.report.live import LENS_TOKENS, SWEEP_ALPHAS, SWEEP_PROMPTS, SWEEP_TOKENS
-    from steering_core.report.sources import MATRIX_MODES
 
     p = sub.add_parser("report", help="HTML report: figures, verification matrix, certificates, benchmarks")
     p.add_argument("--out", default="report", help="output folder (replaced atomically; default: report)")
-    p.add_argument(
-        "--model",
-        default=None,
-        help="embedded name ('embedded' = Qwen2.5-Coder-0.5B-Instruct, 'smollm2'), local folder, or HF id",
-    )
-    p.add_argument("--style", default="terse", help="seed style (default: terse)")
-    p.add_argument("--layer", type=int, default=12, help="layer of the phase diagram, basins and lens eval")
-    p.add_argument("--alpha", type=float, default=0.5, help="alpha of the anatomy ratio and the lens eval")
+    add_model(p)
+    add_style(p)
+    add_layers(p, single=True, help=f"layer of the phase diagram, basins and lens eval (default {DEFAULT_LAYER})")
+    add_alpha(p, help=f"alpha of the anatomy ratio and the lens eval (default {DEFAULT_ALPHA:g})")
     p.add_argument("--sweep", default=None, help="sweep JSON (steer sweep --json) instead of a live quick sweep")
     p.add_argument(
         "--behaviour", default=None, help="behaviour report JSON (default: out/behaviour/behaviour.json if present)"
@@ -147,21 +149,27 @@ def add_subcommands(sub: Any) -> None:
     p.add_argument("--from-data", default=None, help="rebuild from an earlier report's data/ folder (no model)")
     p.add_argument("--sweep-layers", type=_ints, default=None, help="live sweep layers (default: depth quartiles)")
     p.add_argument(
-        "--sweep-alphas", type=_floats, default=None, help=f"live sweep alphas (default: {list(SWEEP_ALPHAS)})"
+        "--sweep-alphas", type=_floats, default=None, help=f"live sweep alphas (default: {list(REPORT_SWEEP_ALPHAS)})"
     )
-    p.add_argument("--sweep-prompts", type=int, default=None, help=f"live sweep prompts (default: {SWEEP_PROMPTS})")
-    p.add_argument("--max-new-tokens", type=int, default=None, help=f"live sweep new tokens (default: {SWEEP_TOKENS})")
-    p.add_argument("--lens-tokens", type=int, default=None, help=f"live lens eval new tokens (default: {LENS_TOKENS})")
+    p.add_argument(
+        "--sweep-prompts", type=int, default=None, help=f"live sweep prompts (default: {REPORT_SWEEP_PROMPTS})"
+    )
+    p.add_argument(
+        "--max-new-tokens", type=int, default=None, help=f"live sweep new tokens (default: {REPORT_SWEEP_TOKENS})"
+    )
+    p.add_argument(
+        "--lens-tokens", type=int, default=None, help=f"live lens eval new tokens (default: {REPORT_LENS_TOKENS})"
+    )
     p.add_argument(
         "--check-browser", action="store_true", help="open the page in headless Chromium; fail on a broken image"
     )
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("plot", help="render one figure from recorded data (PNG or SVG)")
-    p.add_argument("figure", choices=list(FIGURES), help="which figure")
+    p.add_argument("figure", choices=list(FIGURE_NAMES), help="which figure")
     p.add_argument("--data", required=True, help="the figure's data JSON (see steering_core.plots.data)")
     p.add_argument("--out", required=True, help="FILE.png or FILE.svg")
-    p.add_argument("--layer", type=int, default=None, help="phase: the layer to draw (default: from the data)")
+    add_layers(p, default=None, single=True, help="phase: the layer to draw (default: from the data)")
     p.add_argument("--metric", default=None, help="heatmap: 'words' (default) or a recorded style metric")
     p.set_defaults(func=cmd_plot)
 
@@ -176,8 +184,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``report`` or ``plot`` standalone (same error handling as ``steer``)."""
-    from steering_core.cli import run_parser
-
     return run_parser(build_parser(), argv)
 
 

@@ -398,14 +398,14 @@ def test_cli_prints_the_table_and_writes_json_and_markdown(tmp_path: Path, capsy
     parser = argparse.ArgumentParser(prog="steer")
     add_lens_subcommand(parser.add_subparsers(dest="command", required=True))
     defaults = parser.parse_args(["lens"])
-    assert (defaults.style, defaults.alpha, defaults.layer, defaults.max_new_tokens) == ("terse", 0.5, 12, 64)
+    assert (defaults.style, defaults.alpha, defaults.layers, defaults.max_new_tokens) == ("terse", 0.5, [12], 64)
     out_json, out_md = tmp_path / "lens.json", tmp_path / "lens.md"
     args = parser.parse_args(
         [
             "lens",
             "--model",
             str(model_dir),
-            "--layer",
+            "--layers",
             "1",
             "--alpha",
             "2",

@@ -225,7 +225,7 @@ def test_cli_certify_then_verify(tmp_path: Path, tiny_folder: Path, capsys: pyte
             "certify",
             "--style",
             "terse",
-            "--layer",
+            "--layers",
             "2",
             "--out",
             str(out),
@@ -257,7 +257,7 @@ def test_cli_certify_failure_writes_nothing(
     code = run_cli(
         [
             "certify",
-            "--layer",
+            "--layers",
             "2",
             "--out",
             str(out),

@@ -43,7 +43,7 @@ def test_certify_verify_embedded_cli(tmp_path: Path, embedded: Any, capsys: pyte
             "certify",
             "--style",
             "terse",
-            "--layer",
+            "--layers",
             "12",
             "--out",
             str(out),
@@ -84,7 +84,7 @@ def test_certify_verify_embedded_cli(tmp_path: Path, embedded: Any, capsys: pyte
 
 def test_certify_default_protocol(tmp_path: Path, embedded: Any, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "terse-L12.safetensors"
-    assert run_cli(["certify", "--style", "terse", "--layer", "12", "--out", str(out)]) == 0
+    assert run_cli(["certify", "--style", "terse", "--layers", "12", "--out", str(out)]) == 0
     print(capsys.readouterr().out)
     vector = load_certified(out, model=embedded)
     print(json.dumps(vector.metadata["certificate"], indent=2, ensure_ascii=False))

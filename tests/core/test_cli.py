@@ -27,7 +27,7 @@ def test_generate_prints_side_by_side(model_dir: Path, capsys: pytest.CaptureFix
             "generate",
             "--model",
             str(model_dir),
-            "--layer",
+            "--layers",
             "1",
             "--alpha",
             "2",
@@ -84,7 +84,7 @@ def test_diagnose_table(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_bad_input_exits_2_with_a_clear_message(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["generate", "--model", str(model_dir), "--style", "grumpy", "--no-progress"]) == 2
     assert "unknown style 'grumpy'" in capsys.readouterr().err
-    assert main(["generate", "--model", str(model_dir), "--layer", "9", "--no-progress"]) == 2
+    assert main(["generate", "--model", str(model_dir), "--layers", "9", "--no-progress"]) == 2
     assert "[0, 3]" in capsys.readouterr().err
 
 

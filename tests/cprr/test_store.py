@@ -13,7 +13,7 @@ import pytest
 from steering_core.cprr import store
 from steering_core.cprr.errors import AppendOnlyError, EntryError, UnknownConjectureError
 from steering_core.cprr.lifecycle import Entry, append_evidence
-from steering_core.cprr.validate import check_registry
+from steering_core.cprr.registry_check import check_registry
 from tests.cprr.conftest import NOW, fake_record
 
 PASS = {"mean_abs_cos": 0.3}

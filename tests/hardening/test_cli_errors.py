@@ -84,7 +84,7 @@ def test_an_unwritable_output_path_is_one_line(tiny_dir: Path, tmp_path: Path) -
         "generate",
         "--model",
         str(tiny_dir),
-        "--layer",
+        "--layers",
         "1",
         "--prompt",
         "hi",
@@ -98,12 +98,12 @@ def test_an_unwritable_output_path_is_one_line(tiny_dir: Path, tmp_path: Path) -
 
 
 def test_bad_arguments_through_the_cli(tiny_dir: Path) -> None:
-    proc = run_cli("generate", "--model", str(tiny_dir), "--layer", "99", "--prompt", "hi", "--max-new-tokens", "2")
+    proc = run_cli("generate", "--model", str(tiny_dir), "--layers", "99", "--prompt", "hi", "--max-new-tokens", "2")
     assert_one_line_failure(proc, "layer")
 
 
 def test_import_gguf_of_a_missing_file(tmp_path: Path) -> None:
-    proc = run_cli("import-gguf", str(tmp_path / "missing.gguf"), "--out", str(tmp_path / "x.safetensors"))
+    proc = run_cli("vector", "import-gguf", str(tmp_path / "missing.gguf"), "--out", str(tmp_path / "x.safetensors"))
     assert_one_line_failure(proc, "does not exist")
 
 

@@ -28,22 +28,22 @@ from steering_core.certify.gguf_interop import import_certified, read_control_ve
 from steering_core.certify.verify import verify_file
 from steering_core.cli import main
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else None
-main(["import-gguf", "/nonexistent/warm-up.gguf", "--out", "/nonexistent/x"])  # imports the CLI once
+main(["vector", "import-gguf", "/nonexistent/warm-up.gguf", "--out", "/nonexistent/x"])  # imports the CLI once
 """
 
 # entry point -> Python expression over the file path ``{p}`` and an output path ``{o}``
 GGUF_ENTRIES = {
     "read_control_vector": "read_control_vector({p!r})",
     "import_certified": "import_certified({p!r})",
-    "cli import-gguf": "main(['import-gguf', {p!r}, '--out', {o!r}])",
+    "cli import-gguf": "main(['vector', 'import-gguf', {p!r}, '--out', {o!r}])",
     "cli certify --from-gguf": (
-        "main(['certify', '--from-gguf', {p!r}, '--model', '/nonexistent/model', '--out', {o!r}])"
+        "main(['vector', 'certify', '--from-gguf', {p!r}, '--model', '/nonexistent/model', '--out', {o!r}])"
     ),
 }
 CONTAINER_ENTRIES = {
     "verify_file": "verify_file({p!r}).first_error() or 'NO ERROR'",
-    "cli verify": "main(['verify', {p!r}])",
-    "cli export-gguf": "main(['export-gguf', {p!r}, '--out', {o!r}])",
+    "cli verify": "main(['vector', 'verify', {p!r}])",
+    "cli export-gguf": "main(['vector', 'export-gguf', {p!r}, '--out', {o!r}])",
 }
 
 

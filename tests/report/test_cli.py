@@ -13,7 +13,7 @@ from tests.report.helpers import DATA, assert_png, assert_svg, png_size
 
 def test_plot_png_and_svg(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert (
-        main(["plot", "phase", "--data", str(DATA / "sweep.json"), "--layer", "18", "--out", str(tmp_path / "p.png")])
+        main(["plot", "phase", "--data", str(DATA / "sweep.json"), "--layers", "18", "--out", str(tmp_path / "p.png")])
         == 0
     )
     assert png_size((tmp_path / "p.png").read_bytes()) == (900, 550)
@@ -29,7 +29,7 @@ def test_plot_png_and_svg(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     [
         ["plot", "phase", "--data", "missing.json", "--out", "x.png"],
         ["plot", "phase", "--data", str(DATA / "sweep.json"), "--out", "x.jpg"],
-        ["plot", "phase", "--data", str(DATA / "sweep.json"), "--layer", "5", "--out", "x.png"],
+        ["plot", "phase", "--data", str(DATA / "sweep.json"), "--layers", "5", "--out", "x.png"],
         ["plot", "heatmap", "--data", str(DATA / "sweep.json"), "--metric", "formality", "--out", "x.png"],
         ["plot", "basins", "--data", str(DATA / "lens.json"), "--out", "x.png"],
         ["report", "--from-data", "nowhere", "--out", "x"],
@@ -55,10 +55,10 @@ def test_report_from_data_rebuilds_offline(tmp_path: Path) -> None:
 
 def test_parser_defaults() -> None:
     args = build_parser().parse_args(["report"])
-    assert (args.out, args.style, args.layer, args.alpha, args.matrix, args.quick) == (
+    assert (args.out, args.style, args.layers, args.alpha, args.matrix, args.quick) == (
         "report",
         "terse",
-        12,
+        [12],
         0.5,
         "fast",
         False,
