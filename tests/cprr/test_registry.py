@@ -9,9 +9,9 @@ import jsonschema
 from steering_core.cprr import board_rows, store
 from steering_core.cprr.board import BOARD_KEYS
 from steering_core.cprr.lifecycle import conforming
+from steering_core.cprr.registry_check import check_registry
 from steering_core.cprr.runners import load_runners
 from steering_core.cprr.schema import SCHEMA_PATH, schema_problems
-from steering_core.cprr.registry_check import check_registry
 
 SEED_IDS = {f"C-{n}" for n in range(1, 15)}
 LEAD_RUNNERS = {"C-14", "H-IP-1"}  # runners written in steering_core/cprr/runners_behaviour.py

@@ -79,8 +79,8 @@ def tiny_registry(tmp_path: Path, model: str) -> Path:
 def test_cprr_run_through_cells_measures_what_the_in_process_run_measures(
     loaded: Any, tiny_folder: str, tmp_path: Path
 ) -> None:
-    from steering_core.cprr.runners import RunContext
     from steering_core.cprr.registry_check import check_registry
+    from steering_core.cprr.runners import RunContext
     from steering_core.execute.cprr_context import ExecutorRunContext
 
     plain = run_cprr(PROBE_ID, tiny_registry(tmp_path / "a", tiny_folder), RunContext(loaded))

@@ -144,8 +144,8 @@ def test_cprr_evidence_from_ray_cells_is_accepted_unchanged(
 ) -> None:
     """A CPRR run whose generations ran on Ray workers appends a record the validator accepts,
     with the numbers of the in-process run."""
-    from steering_core.cprr.runners import RunContext
     from steering_core.cprr.registry_check import check_registry
+    from steering_core.cprr.runners import RunContext
     from steering_core.execute.cli import Execution
     from steering_core.execute.cprr_context import ExecutorRunContext
     from steering_core.models import load_model
