@@ -19,20 +19,41 @@ def _verdict(passed: bool) -> str:
     return "PASS" if passed else "fail"
 
 
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _reliability(c: dict[str, Any]) -> str:
+    rel = c.get("reliability") or {}
+    anti = rel.get("anti_steerable") or {}
+    half = rel.get("split_half") or {}
+    if not anti:
+        return "-"
+    text = f"{_pct(anti.get('anti_steerable_fraction'))} wrong ({anti.get('n_wrong')}/{anti.get('n')})"
+    if half:
+        text += f"; halves agree {_pct(half.get('sign_agreement'))}"
+        if half.get("spearman") is not None:
+            text += f", rho {_num(half['spearman'], 2)}"
+    return text
+
+
 def _contracts(data: dict[str, Any]) -> list[str]:
     lines = [
-        "## Style contracts",
+        "## Style contracts, both directions",
         "",
-        f"Model `{data['model']}`; {len(data['questions'])} evaluation questions of `{data['prompt_set']}` "
-        f"(`{data['evaluation_questions']}`), greedy, {data['max_new_tokens']} new tokens; baseline = the same model "
-        "unhooked. Effect = change of the mean in the required direction (positive = as required); the bound is the "
+        f"Model `{data['model']}`; each style and direction on the held-out half of its question set "
+        f"(`spec/behaviour/questions/`), greedy, {data['max_new_tokens']} new tokens; baseline = the same model "
+        "unhooked. `positive` = +alpha toward the style's positive pole, `negative` = -alpha toward the negative "
+        "pole. Effect = change of the mean in the required direction (positive = as required); the bound is the "
         "one-sided 95% lower confidence bound (paired bootstrap over questions, 4000 resamples) and must clear the "
-        "threshold. Controls: alpha = 0 and a random direction of the same norm; a contract is *specific* when it "
-        "passes and neither control does.",
+        "threshold. Fluency = perplexity ratio of the steered answers to the baseline's under the unsteered model "
+        "(must be <= the bound). Reliability = share of questions moved the wrong way (anti-steerable) and "
+        "split-half agreement. AUC = the metric's validation on hand-labelled texts (held-out third). Controls: "
+        "alpha = 0 and a random direction of the same norm; *specific* = passes and neither control does.",
         "",
-        "| style | layer | alpha | ratio | criterion | baseline | steered | effect | 95% lower bound | guard | "
-        "verdict | alpha=0 control | random control | specific |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| style | direction | recipe | ratio | criterion | baseline | steered | effect | 95% lower bound | "
+        "fluency (ppl ratio) | guard | reliability | metric AUC | verdict | random control | specific |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in data["contracts"]:
         cond = c["conditions"]
@@ -43,11 +64,19 @@ def _contracts(data: dict[str, Any]) -> list[str]:
             + (f" + {inherited} as in baseline" if inherited else "")
             + f", {guard['on_topic_share']:.0%} on topic)"
         )
+        fl = c.get("fluency") or {}
+        fluency = (
+            f"{_num(fl.get('perplexity_ratio'))} (<= {_num(fl.get('max_ratio'))}) {_verdict(bool(fl.get('passed')))}"
+            if fl
+            else "-"
+        )
+        val = c.get("validation") or {}
+        auc = _num(val.get("auc_held_out")) if "auc_held_out" in val else val.get("error", "-")
+        recipe = (c.get("recipe") or {}).get("name", f"L{c['layer']}")
         lines.append(
-            f"| {c['style']} | {c['layer']} | {_num(c['alpha'])} | {_num(c['ratio'])} | {c['rule']} | "
+            f"| {c['style']} | {c.get('direction', 'positive')} | {recipe} | {_num(c['ratio'])} | {c['rule']} | "
             f"{_num(c['baseline_mean'])} | {_num(c['steered_mean'])} | {_num(c['effect'])} | {_num(c['ci_low'])} | "
-            f"{guard_text} | **{_verdict(c['passed'])}** | {_verdict(cond['alpha_zero']['passed'])} "
-            f"(effect {_num(cond['alpha_zero']['criteria'][0]['effect'])}) | "
+            f"{fluency} | {guard_text} | {_reliability(c)} | {auc} | **{_verdict(c['passed'])}** | "
             f"{_verdict(cond['random_vector']['passed'])} "
             f"(effect {_num(cond['random_vector']['criteria'][0]['effect'])}) | {_num(c['specific'])} |"
         )
@@ -55,7 +84,7 @@ def _contracts(data: dict[str, Any]) -> list[str]:
     for c in seeds:
         lines += [
             "",
-            f"Seed checks for `{c['style']}` (pooled means, at the calibrated alpha):",
+            f"Seed checks for `{c['style']}` ({c.get('direction', 'positive')}; pooled means, contract's alpha):",
             "",
             "| check | baseline | steered | holds |",
             "|---|---|---|---|",
@@ -72,6 +101,37 @@ def _contracts(data: dict[str, Any]) -> list[str]:
                 f"| {rules.get(s['name'], s['name'])} | {_num(s['baseline'])} | {_num(s['steered'])} | "
                 f"{_num(s['passed'])} |"
             )
+    return lines
+
+
+def _prompting(data: dict[str, Any]) -> list[str]:
+    comps = data.get("prompting") or []
+    if not comps:
+        return []
+    lines = [
+        "",
+        "## Against prompting",
+        "",
+        "Positive direction, same held-out questions. `prompt` = the pole's instruction before the question, "
+        "unsteered; `steer xm` = steering alone at m x the contract's perturbation; `prompt+steer xm` = both. "
+        "Cells: effect (in the criterion's units; positive = toward the pole) / perplexity ratio to the baseline "
+        "answers (unsteered model, plain question) / mean words; * = on the Pareto front (no other condition has "
+        "more effect at no more perplexity).",
+        "",
+    ]
+    labels = [pt["label"] for pt in comps[0]["points"] if pt["kind"] != "baseline"]
+    lines += ["| style | criterion | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
+    for comp in comps:
+        front = set(comp["pareto_front"])
+        cells = []
+        for pt in comp["points"]:
+            if pt["kind"] == "baseline":
+                continue
+            star = "*" if pt["label"] in front else ""
+            cells.append(f"{_num(pt['effect'])} / {_num(pt['perplexity_ratio'])} / {pt['mean_words']:.0f}w{star}")
+        lines.append(f"| {comp['style']} | {comp.get('metric', '')} | " + " | ".join(cells) + " |")
+    lines += ["", "AxBench-style summary (after arXiv 2501.17148):", ""]
+    lines += [f"- **{comp['style']}**: {comp['summary']['text']}." for comp in comps]
     return lines
 
 
@@ -153,10 +213,12 @@ def render_markdown(data: dict[str, Any]) -> str:
         f"# Behaviour report ({data['mode']} run, {data['created']})",
         "",
         f"Model fingerprint: config `{data['model_fingerprint']['config_sha256'][:12]}`, weights "
-        f"`{data['model_fingerprint']['weights_sha256'][:12]}`; prompt set sha256 `{data['prompt_set_sha256'][:12]}`; "
-        f"{data['n_generations']} generations.",
+        f"`{data['model_fingerprint']['weights_sha256'][:12]}`; metrics `{data.get('metrics_version', '-')}`; "
+        f"recipes from {data.get('recipes_created') or 'the calibration (no recipe search recorded)'}; "
+        f"{data['n_generations']} generations ({data.get('n_rows', '-')} batched rows).",
         "",
         *_contracts(data),
+        *_prompting(data),
         *_parity(data),
         *_lens(data),
         "",

@@ -97,13 +97,15 @@ class Session:
         return (
             tuple(texts),
             self.max_new_tokens,
-            plan_key((Term(vector=vector, alpha=alpha),)) if steered and vector else None,
+            plan_key(self.plan(vector, alpha)) if steered else None,
         )
 
     @staticmethod
     def plan(vector: SteeringVector | None, alpha: float) -> tuple[Term, ...] | None:
         """The row plan of ``alpha * vector`` at every layer the vector holds (None: unhooked)."""
-        return (Term(vector=vector, alpha=alpha),) if vector is not None and alpha != 0.0 else None
+        if vector is None or alpha == 0.0:
+            return None
+        return (Term(vector=vector, alpha=alpha, layers=tuple(vector.layer_indices)),)
 
     def _row_key(self, row: Row, tokens: int) -> tuple[Any, ...]:
         return (row.text, plan_key(row.plan), tokens)
@@ -180,7 +182,7 @@ class Session:
             label = f"{vector.style} alpha={alpha:+g} L{vector.layer_indices}" if steered and vector else "unhooked"
             self.say(f"generating {len(texts)} answers ({label}, {self.max_new_tokens} tokens)")
             if steered and vector is not None:
-                with steer(self.lm, vector, alpha):
+                with steer(self.lm, vector, alpha, layers=list(vector.layer_indices)):
                     out = generate(self.lm, list(texts), self.max_new_tokens, batch_size=self.batch_size)
             else:
                 out = generate(self.lm, list(texts), self.max_new_tokens, batch_size=self.batch_size)

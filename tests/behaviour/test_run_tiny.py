@@ -83,9 +83,8 @@ def test_full_run_with_parity_and_lens(session: Session) -> None:
     assert labels[:2] == ["baseline", "prompt"] and len(labels) == 2 + 2 * 3
     assert comparison["summary"]["text"] and set(comparison["pareto_front"]) <= set(labels)
     assert data["lens"]["style"] == "terse" and len(data["lens"]["lenses"]) == 12
-    assert "## Against prompting" in result.to_markdown()
     md = result.to_markdown()
-    assert "Prompt-level control versus injection" in md and "Lens bleed" in md
+    assert "## Against prompting" in md and "Lens bleed" in md
 
 
 def test_vector_matches_a_direct_extraction(session: Session) -> None:
