@@ -117,3 +117,64 @@ def comparison(style: str, direction: str, points: Sequence[Point], instruction:
         "pareto_front": pareto_front(points),
         "summary": summary(points),
     }
+
+
+_KIND_COLOURS = {"baseline": "#555555", "prompt": "#1f77b4", "steer": "#d62728", "prompt+steer": "#9467bd"}
+
+
+def pareto_svg(record: dict[str, Any], width: int = 360, height: int = 240) -> str:
+    """A small standalone SVG scatter of one comparison: perplexity ratio (x) against effect (y).
+
+    Steering points are joined in order of their multiple (the alpha range), prompt+steering
+    likewise; Pareto-front points are drawn filled, the others hollow. Pure string output (no
+    plotting library), every label escaped.
+    """
+    from html import escape
+
+    pts = [p for p in record.get("points", []) if p.get("perplexity_ratio") is not None]
+    if not pts:
+        return ""
+    xs = [float(p["perplexity_ratio"]) for p in pts]
+    ys = [float(p["effect"]) for p in pts]
+    x0, x1 = min([*xs, 1.0]), max([*xs, 1.0])
+    y0, y1 = min([*ys, 0.0]), max([*ys, 0.0])
+    x1, y1 = (x1 if x1 > x0 else x0 + 1.0), (y1 if y1 > y0 else y0 + 1.0)
+    left, right, top, bottom = 48, 12, 22, 34
+
+    def sx(x: float) -> float:
+        return left + (x - x0) / (x1 - x0) * (width - left - right)
+
+    def sy(y: float) -> float:
+        return height - bottom - (y - y0) / (y1 - y0) * (height - top - bottom)
+
+    front = set(record.get("pareto_front", []))
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="{escape(str(record.get("style")))}: effect against perplexity ratio">',
+        f'<text x="{left}" y="14" font-size="12">{escape(str(record.get("style")))} '
+        f"({escape(str(record.get('metric', '')))})</text>",
+        f'<line x1="{left}" y1="{sy(0.0):.1f}" x2="{width - right}" y2="{sy(0.0):.1f}" stroke="#bbb"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="#333"/>',
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="#333"/>',
+        f'<text x="{width / 2:.0f}" y="{height - 6}" font-size="10" text-anchor="middle">perplexity ratio '
+        f"({x0:.3g} to {x1:.3g})</text>",
+        f'<text x="10" y="{height / 2:.0f}" font-size="10" transform="rotate(-90 10 {height / 2:.0f})" '
+        f'text-anchor="middle">effect ({y0:.3g} to {y1:.3g})</text>',
+    ]
+    for kind in ("steer", "prompt+steer"):
+        line = sorted((p for p in pts if p["kind"] == kind), key=lambda p: p["multiple"])
+        if len(line) > 1:
+            coords = " ".join(f"{sx(p['perplexity_ratio']):.1f},{sy(p['effect']):.1f}" for p in line)
+            out.append(f'<polyline points="{coords}" fill="none" stroke="{_KIND_COLOURS[kind]}" stroke-width="1"/>')
+    for p in pts:
+        colour = _KIND_COLOURS.get(p["kind"], "#000")
+        fill = colour if p["label"] in front else "white"
+        x, y = sx(p["perplexity_ratio"]), sy(p["effect"])
+        out.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{fill}" stroke="{colour}"><title>'
+            f"{escape(p['label'])}: effect {p['effect']:.3g}, perplexity ratio {p['perplexity_ratio']:.3g}"
+            "</title></circle>"
+        )
+        out.append(f'<text x="{x + 5:.1f}" y="{y - 5:.1f}" font-size="9">{escape(p["label"])}</text>')
+    out.append("</svg>")
+    return "\n".join(out)

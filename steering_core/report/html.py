@@ -15,12 +15,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from steering_core.behaviour.prompting import pareto_svg
 from steering_core.cprr.board import SEED_KEYS
 from steering_core.report.data import ReportData
 from steering_core.report.findings import findings
 
 CONTRACT_COLUMNS: tuple[str, ...] = (
     "style",
+    "direction",
     "metric",
     "layer",
     "alpha",
@@ -418,10 +420,29 @@ def _contracts(data: ReportData) -> str:
         body.append(generic_table(contracts, CONTRACT_COLUMNS))
     if parity:
         body.append("<h3>Prompt vs injection parity</h3>" + generic_table(parity))
+    body += _prompting(parts.get("prompting") or [])
     source = data.note("behaviour")
     if source:
         body.insert(0, f'<p class="note">{esc(source)}</p>')
     return _section("contracts", "Behavioural contracts", "\n".join(body))
+
+
+def _prompting(comparisons: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Against prompting (issue 18): a Pareto plot (inline SVG), the points and the summary per style."""
+    if not comparisons:
+        return []
+    body = [
+        "<h3>Against prompting</h3>",
+        '<p class="note">Per style: the pole instruction in the prompt, steering alone and prompt + steering over '
+        "the alpha range; effect (toward the pole, criterion units) against the perplexity ratio to the baseline "
+        "answers under the unsteered model. Filled points are on the Pareto front.</p>",
+        '<div class="figures">' + "".join(pareto_svg(dict(c)) for c in comparisons) + "</div>",
+    ]
+    for c in comparisons:
+        summary = (c.get("summary") or {}).get("text", "")
+        body.append(f"<p><b>{esc(c.get('style'))}</b>: {esc(summary)}</p>")
+        body.append(generic_table(list(c.get("points") or []), ("label", "effect", "perplexity_ratio", "mean_words")))
+    return body
 
 
 def _certificates(data: ReportData) -> str:

@@ -195,12 +195,14 @@ def behaviour_parts(data: Any) -> dict[str, Any]:
     sweeps = data.get("sweeps")
     contracts = data.get("contracts")
     parity = data.get("parity")
+    prompting = data.get("prompting")
     return {
         "lens": lens if isinstance(lens, dict) else None,
         "lens_by_style": [x for x in by_style if isinstance(x, dict)] if isinstance(by_style, list) else [],
         "sweeps": [s for s in sweeps if isinstance(s, dict)] if isinstance(sweeps, list) else [],
         "contracts": [c for c in contracts if isinstance(c, dict)] if isinstance(contracts, list) else [],
         "parity": [p for p in parity if isinstance(p, dict)] if isinstance(parity, list) else [],
+        "prompting": [p for p in prompting if isinstance(p, dict)] if isinstance(prompting, list) else [],
         "model": data.get("model"),
         "created": data.get("created"),
     }
