@@ -77,9 +77,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     layers = {s: int(calibration["styles"][s]["chosen"]["layer"]) for s in args.styles}
     lm = load_model(args.model, progress=_say)
     session = Session(lm, args.max_new_tokens, progress=_say, max_batch=args.max_batch)
-    record = search(session, args.styles, layers, args.ratios, args.questions, args.max_new_tokens)
     out = Path(args.out) if args.out else RECIPES_PATH
-    write_text_atomic(out, json.dumps(record, indent=2, sort_keys=True) + "\n")
+    record: dict[str, Any] = {}
+    for style in args.styles:  # saved after each style, so a long search keeps what it finished
+        part = search(session, [style], layers, args.ratios, args.questions, args.max_new_tokens)
+        record = {**part, "styles": {**record.get("styles", {}), **part["styles"]}}
+        write_text_atomic(out, json.dumps(record, indent=2, sort_keys=True) + "\n")
     for style, entry in record["styles"].items():
         ratios = entry["chosen_ratio"]
         print(

@@ -193,14 +193,25 @@ def recipe_plan(session: Session, vector: SteeringVector, ratio: float, sign: in
     return Session.plan(ratio_vector(session, vector), sign * ratio)
 
 
-def fluency_ratio(session: Session, questions: Sequence[str], steered: Sequence[str], baseline: Sequence[str]) -> float:
-    """Perplexity ratio of ``steered`` to ``baseline`` answers under the session's unsteered model."""
-    from steering_core.behaviour.fluency import answer_fluency, perplexity_ratio
+def _answer_fluency(session: Session, questions: Sequence[str], answers: Sequence[str]) -> list[Any]:
+    from steering_core.behaviour.fluency import answer_fluency
 
-    model, tok = session.lm.model, session.lm.tokenizer
-    s = answer_fluency(model, tok, list(questions), list(steered), batch_size=session.max_batch)
-    b = answer_fluency(model, tok, list(questions), list(baseline), batch_size=session.max_batch)
-    return perplexity_ratio(s, b)
+    key = ("fluency", tuple(questions), tuple(answers))
+    if key not in session.measures:
+        model, tok = session.lm.model, session.lm.tokenizer
+        session.measures[key] = answer_fluency(model, tok, list(questions), list(answers), batch_size=session.max_batch)
+    out: list[Any] = session.measures[key]
+    return out
+
+
+def fluency_ratio(session: Session, questions: Sequence[str], steered: Sequence[str], baseline: Sequence[str]) -> float:
+    """Perplexity ratio of ``steered`` to ``baseline`` answers under the session's unsteered model.
+
+    Per-answer fluencies are memoised per session (the baseline's are computed once).
+    """
+    from steering_core.behaviour.fluency import perplexity_ratio
+
+    return perplexity_ratio(_answer_fluency(session, questions, steered), _answer_fluency(session, questions, baseline))
 
 
 def _cell(

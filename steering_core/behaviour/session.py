@@ -71,6 +71,7 @@ class Session:
     batched: bool = True
     max_batch: int = DEFAULT_MAX_BATCH
     _rows: dict[tuple[Any, ...], str] = field(default_factory=dict)
+    measures: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # memo of measurements (e.g. fluency)
     n_rows: int = 0
 
     def say(self, message: str) -> None:
