@@ -28,6 +28,22 @@ def warn_deprecated(old: str, new: str, stacklevel: int = 3) -> None:
     )
 
 
+def keyword_lm(lm: Any, kwargs: dict[str, Any], function: str, stacklevel: int = 5) -> tuple[Any, dict[str, Any]]:
+    """The loaded model of a call, also when passed by an old keyword (``model=``, ``loaded_or_model=``).
+
+    Raises:
+        InvalidParameterError: no model at all.
+    """
+    if lm is not None:
+        return lm, kwargs
+    for old in ("model", "loaded_or_model"):
+        if old in kwargs:
+            kwargs = dict(kwargs)
+            warn_deprecated(f"{function}({old}=...)", f"{function}(lm, ...) (the loaded model, first)", stacklevel)
+            return kwargs.pop(old), kwargs
+    raise InvalidParameterError("lm", f"the loaded model: {function}(lm, ...) with lm = load_model(...)", None)
+
+
 def split_loaded(
     lm: Any, args: tuple[Any, ...], kwargs: dict[str, Any], function: str
 ) -> tuple[Any, Any, tuple[Any, ...], dict[str, Any]]:
@@ -44,13 +60,16 @@ def split_loaded(
     Raises:
         InvalidParameterError: the old form without a tokenizer.
     """
+    by_keyword = lm is None
+    lm, kwargs = keyword_lm(lm, kwargs, function)
     if is_loaded(lm):
         return lm.model, lm.tokenizer, args, kwargs
-    warn_deprecated(
-        f"{function}(model, tokenizer, ...)",
-        f"{function}(lm, ...) with lm = load_model(...) or LoadedModel(model=..., tokenizer=...)",
-        stacklevel=4,
-    )
+    if not by_keyword:  # a keyword model= has had its warning already
+        warn_deprecated(
+            f"{function}(model, tokenizer, ...)",
+            f"{function}(lm, ...) with lm = load_model(...) or LoadedModel(model=..., tokenizer=...)",
+            stacklevel=4,
+        )
     kwargs = dict(kwargs)
     if "tokenizer" in kwargs:
         return lm, kwargs.pop("tokenizer"), args, kwargs

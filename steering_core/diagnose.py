@@ -74,7 +74,7 @@ def residual_norms(
 ) -> list[LayerNorms]: ...
 @overload
 def residual_norms(lm: nn.Module, *args: Any, **kwargs: Any) -> list[LayerNorms]: ...  # deprecated form
-def residual_norms(lm: Any, *args: Any, **kwargs: Any) -> list[LayerNorms]:
+def residual_norms(lm: Any = None, *args: Any, **kwargs: Any) -> list[LayerNorms]:
     """Per-layer residual-norm statistics (see the module docstring).
 
     ``residual_norms(lm, prompts, layers=None, chat=True, batch_size=8)``. Deprecated:

@@ -219,7 +219,7 @@ def _llama_config_for(config: Any) -> Any:
 def export_folded(lm: LoadedModel, deltas: Mapping[int, torch.Tensor], out_dir: str | os.PathLike[str]) -> Path: ...
 @overload
 def export_folded(lm: nn.Module, *args: Any, **kwargs: Any) -> Path: ...  # deprecated form
-def export_folded(lm: Any, *args: Any, **kwargs: Any) -> Path:
+def export_folded(lm: Any = None, *args: Any, **kwargs: Any) -> Path:
     """Write ``lm``'s model with ``deltas`` folded in as a normal model folder (atomically).
 
     ``export_folded(lm, deltas, out_dir)``; the tokenizer (if any) is saved with it.

@@ -112,7 +112,7 @@ def generate_tokens(
 ) -> list[list[int]]: ...
 @overload
 def generate_tokens(lm: nn.Module, *args: Any, **kwargs: Any) -> list[list[int]]: ...  # deprecated form
-def generate_tokens(lm: Any, *args: Any, **kwargs: Any) -> list[list[int]]:
+def generate_tokens(lm: Any = None, *args: Any, **kwargs: Any) -> list[list[int]]:
     """Greedy new-token ids for each prompt (one batch, left-padded), cut after the first EOS.
 
     ``generate_tokens(lm, prompts, max_new_tokens=96, min_new_tokens=0, chat=True,
@@ -153,7 +153,7 @@ def generate(
 ) -> list[str]: ...
 @overload
 def generate(lm: nn.Module, *args: Any, **kwargs: Any) -> list[str]: ...  # deprecated form
-def generate(lm: Any, *args: Any, **kwargs: Any) -> list[str]:
+def generate(lm: Any = None, *args: Any, **kwargs: Any) -> list[str]:
     """Greedy answers (decoded text) for ``prompts``, ``batch_size`` prompts at a time.
 
     ``generate(lm, prompts, max_new_tokens=96, chat=True, batch_size=8, on_step=None)``.
@@ -198,7 +198,7 @@ def steered_generate(
 ) -> list[str]: ...
 @overload
 def steered_generate(lm: nn.Module, *args: Any, **kwargs: Any) -> list[str]: ...  # deprecated form
-def steered_generate(lm: Any, *args: Any, **kwargs: Any) -> list[str]:
+def steered_generate(lm: Any = None, *args: Any, **kwargs: Any) -> list[str]:
     """Greedy answers for ``prompts`` while steering with ``alpha * vector`` at ``layers``.
 
     ``steered_generate(lm, vector, alpha, prompts, layers=None, positions="all",

@@ -210,7 +210,7 @@ def alpha_sweep(
 ) -> SweepResult: ...
 @overload
 def alpha_sweep(lm: nn.Module, *args: Any, **kwargs: Any) -> SweepResult: ...  # deprecated form
-def alpha_sweep(lm: Any, *args: Any, **kwargs: Any) -> SweepResult:
+def alpha_sweep(lm: Any = None, *args: Any, **kwargs: Any) -> SweepResult:
     """Run the sweep (``len(layers) * len(alphas) + 1`` generations of the prompt set).
 
     ``alpha_sweep(lm, vector, layers, alphas, prompts, norms, max_new_tokens=64, batch_size=8,

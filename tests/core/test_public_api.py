@@ -119,6 +119,21 @@ def test_the_old_form_without_a_tokenizer_is_a_typed_error(lm: LoadedModel) -> N
 
     with pytest.warns(DeprecationWarning), pytest.raises(InvalidParameterError, match="tokenizer"):
         residual_norms(lm.model)
+    with pytest.raises(InvalidParameterError, match="lm"):
+        generate(prompts=PROMPTS)
+
+
+def test_the_old_keywords_for_the_model_still_work(lm: LoadedModel) -> None:
+    want = generate_tokens(lm, PROMPTS, 4)
+    got = _old_form_warns(
+        lambda: generate_tokens(model=lm.model, tokenizer=lm.tokenizer, prompts=PROMPTS, max_new_tokens=4),
+        r"generate_tokens\(model=",
+    )
+    assert got == want
+    vector = _old_form_warns(lambda: extract(loaded_or_model=lm, style="terse", layers=[LAYER]), r"loaded_or_model")
+    assert vector.model_name == lm.name and torch.equal(
+        vector[LAYER], extract(lm, style="terse", layers=[LAYER])[LAYER]
+    )
 
 
 def test_steer_takes_the_loaded_model_or_its_module(lm: LoadedModel, vector: SteeringVector) -> None:
