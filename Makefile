@@ -12,7 +12,7 @@ PYTEST_SELECT ?= -m "not slow or ci"
 VENV_TF4 ?= .venv-tf4
 STAMP_TF4 := $(VENV_TF4)/.steering-spec-installed
 
-.PHONY: demo test test-all setup model lean lint typecheck spec compat bench interop behaviour calibrate browser wordnet report clean
+.PHONY: demo test test-all setup model lean lint typecheck spec compat bench interop behaviour behaviour-search calibrate browser wordnet report clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -116,11 +116,19 @@ conform-vllm: vllm
 test-vllm-ci: vllm
 	STEERING_REQUIRE_VLLM=1 $(VENV_VLLM)/bin/python -m pytest tests/vllm -m "vllm and ci" -p no:cacheprovider
 
-# The full behavioural run (~25 min on 2 cores): the four style contracts with their negative
-# controls, prompt-level control versus injection, and the lens bleed table.
-# Writes out/behaviour/behaviour.json and behaviour.md, and prints the markdown.
+# The full behavioural run: every style in both directions on its held-out questions, with the
+# recipe of spec/behaviour/recipes.json, as rows of batched generations (per-row steering): effect
+# and lower bound, fluency, reliability, the metric's validation AUC, the controls, against
+# prompting and the lens table. Writes out/behaviour/behaviour.json and behaviour.md, prints the
+# markdown. Wall time (not a result) and load average are printed last.
 behaviour: model
-	$(STEER) behaviour run --out out/behaviour
+	@start=$$(date +%s); $(STEER) behaviour run --out out/behaviour && \
+	echo "behaviour: $$(( $$(date +%s) - start )) s wall, load average $$(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+# Re-run the extraction-recipe search on the search questions; rewrites spec/behaviour/recipes.json,
+# which `make behaviour` reads.
+behaviour-search: model
+	$(STEER) behaviour search
 
 # Re-choose each style's (layer, alpha) on the calibration questions (~5 min); rewrites
 # spec/behaviour/calibration.json, which the contracts read.
