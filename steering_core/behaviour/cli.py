@@ -102,13 +102,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = RunConfig.full() if not args.reduced else RunConfig.reduced()
     if args.styles:
         config.styles = list(args.styles)
+    if args.questions is not None:
+        config.n_questions = args.questions
+    if args.max_new_tokens is not None:
+        config.max_new_tokens = args.max_new_tokens
     if args.no_lens:
         config.lens = False
     if args.no_parity:
         config.parity = False
     lm = load_model(args.model, progress=_say)
     with open_execution(args, [lm], _say) as execution:
-        session = Session(lm, config.max_new_tokens, progress=_say, execution=execution)
+        session = Session(
+            lm,
+            config.max_new_tokens,
+            progress=_say,
+            execution=execution,
+            batched=not args.unbatched,
+            max_batch=args.max_batch,
+        )
         result = run_behaviour(config, progress=_say, session=session)
     out = Path(args.out)
     write_text_atomic(out / "behaviour.json", json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n")
@@ -150,7 +161,11 @@ def add_subcommands(sub: Any) -> None:
     p.add_argument("--reduced", action="store_true", help="contracts and controls only (the CI-sized run)")
     p.add_argument("--styles", type=_csv, default=None)
     p.add_argument("--no-lens", action="store_true")
-    p.add_argument("--no-parity", action="store_true")
+    p.add_argument("--no-parity", action="store_true", help="skip the comparison against prompting")
+    p.add_argument("--questions", type=int, default=None, help="first N held-out questions per direction")
+    p.add_argument("--max-new-tokens", type=int, default=None, help="default 64")
+    p.add_argument("--max-batch", type=int, default=32, help="rows per batched forward pass")
+    p.add_argument("--unbatched", action="store_true", help="one generation per condition (the reference path)")
     p.add_argument("--out", default="out/behaviour")
     add_executor_args(p)
     p.set_defaults(func=cmd_run)

@@ -1,9 +1,9 @@
 """Behavioural style contracts on the embedded real model (Qwen2.5-Coder-0.5B-Instruct), never faked.
 
-The CI-marked test runs the reduced behaviour run: all four contracts at their calibrated
-(layer, alpha) from spec/behaviour/calibration.json, on the 8 evaluation questions, with both
-negative controls (about 9 generations of 8 answers, ~3-5 min on 2 cores). The full run
-(prompt-vs-injection and lens) is ``make behaviour``.
+The CI-marked test runs the reduced behaviour run: all four styles in both directions with their
+recorded recipes (spec/behaviour/recipes.json, else the calibrated seed recipe), each on the 8
+held-out questions of its direction, with both negative controls (8 x 3 x 8 = 192 rows of one
+batched generation, plus fluency). The full run (against prompting and lens) is ``make behaviour``.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ def reduced() -> BehaviourResult:
     return run_behaviour(RunConfig.reduced(), session=session)
 
 
-def _contract(result: BehaviourResult, style: str) -> dict[str, Any]:
-    return next(c for c in result.to_dict()["contracts"] if c["style"] == style)
+def _contract(result: BehaviourResult, style: str, direction: str = "positive") -> dict[str, Any]:
+    return next(c for c in result.to_dict()["contracts"] if c["style"] == style and c["direction"] == direction)
 
 
 @pytest.mark.ci
 def test_terse_contract_passes_and_is_specific(reduced: BehaviourResult) -> None:
-    terse = _contract(reduced, "terse")
+    terse = _contract(reduced, "terse", "positive")
     cal = terse["conditions"]["calibrated"]
     assert cal["guard"]["passed"], cal["guard"]
     assert terse["ci_low"] >= terse["threshold"], terse
@@ -52,9 +52,12 @@ def test_no_negative_control_passes_any_contract(reduced: BehaviourResult) -> No
 @pytest.mark.ci
 def test_reduced_run_reports_every_contract(reduced: BehaviourResult) -> None:
     data = reduced.to_dict()
-    assert [c["style"] for c in data["contracts"]] == ["terse", "formal", "socratic", "dry-wit"]
+    pairs = [(c["style"], c["direction"]) for c in data["contracts"]]
+    assert pairs == [(s, d) for s in ("terse", "formal", "socratic", "dry-wit") for d in ("positive", "negative")]
     for c in data["contracts"]:
         assert math.isfinite(c["effect"]) and c["ci_low"] <= c["ci_high"]
         assert 0.0 < c["ratio"] < 2.0
+        assert c["fluency"]["perplexity_ratio"] is not None and c["validation"].get("auc_held_out") is not None
+        assert 0.0 <= c["reliability"]["anti_steerable"]["anti_steerable_fraction"] <= 1.0
     markdown = reduced.to_markdown()
-    assert markdown.count("| terse |") == 1 and "Seed checks" in markdown
+    assert markdown.count("| terse |") == 2 and "Seed checks" in markdown
