@@ -106,7 +106,7 @@ def candidates(layer: int, num_layers: int) -> list[ExtractionRecipe]:
     seed/mean/last/L; contrast/mean/last/L; contrast/pca/last/L; contrast/mean/mean/L;
     contrast/mean/last/band (L-1..L+1, clipped to the model).
     """
-    band = tuple(x for x in (layer - 1, layer, layer + 1) if 0 <= x < num_layers)
+    band = _band(layer, num_layers)
     return [
         ExtractionRecipe("seed", "mean", "last", (layer,)),
         ExtractionRecipe("contrast", "mean", "last", (layer,)),
@@ -116,28 +116,65 @@ def candidates(layer: int, num_layers: int) -> list[ExtractionRecipe]:
     ]
 
 
+def _band(layer: int, num_layers: int) -> tuple[int, ...]:
+    return tuple(x for x in (layer - 1, layer, layer + 1) if 0 <= x < num_layers)
+
+
 def recipe_vector(session: Session, style: str, recipe: ExtractionRecipe) -> SteeringVector:
-    """The style vector of ``recipe`` on the session's model (memoised in ``session.vectors``)."""
-    from steering_core.extract import extract
+    """The style vector of ``recipe`` on the session's model (memoised in ``session.vectors``).
+
+    Equal to :func:`steering_core.extract.extract` with the recipe's pairs, read position,
+    aggregator and layers: the activations of one (source, read position) are read once for the
+    band around the recipe's layers (a layer's activations do not depend on which other layers
+    are read) and memoised, so the mean and PCA recipes share one forward pass over the pairs.
+    """
+    import torch
+
+    from steering_core.extract import aggregate, read_activations
+    from steering_core.layers import hidden_size, locate
+    from steering_core.models import model_name_of
+    from steering_core.vector import Recipe
 
     key = f"{style}|{recipe.name}"
-    if key not in session.vectors:
-        lm = session.lm
-        layers = list(recipe.layers)
-        read_at, aggregator = cast(ReadPosition, recipe.read_at), cast(Aggregator, recipe.aggregator)
-        if recipe.source == "seed":
-            v = extract(lm, style=style, layers=layers, read_at=read_at, aggregator=aggregator)
-        else:
-            from steering_core.behaviour.contrast import load_contrast_set
+    if key in session.vectors:
+        return session.vectors[key]
+    lm = session.lm
+    n_layers = len(locate(lm.model)[1])
+    read = sorted({x for layer in recipe.layers for x in _band(layer, n_layers)})
+    if recipe.source == "seed":
+        from steering_core.styles import as_style
 
-            cs = load_contrast_set(style)
-            if recipe.read_at == "last":
-                pairs, chat = cs.templated_style(lm.tokenizer), False
-            else:
-                pairs, chat = cs.plain_style(), True
-            v = extract(lm, style=pairs, layers=layers, read_at=read_at, aggregator=aggregator, chat=chat)
-        session.vectors[key] = v
-    return session.vectors[key]
+        pairs, chat = as_style(style), True
+    else:
+        from steering_core.behaviour.contrast import load_contrast_set
+
+        cs = load_contrast_set(style)
+        pairs, chat = (
+            (cs.templated_style(lm.tokenizer), False) if recipe.read_at == "last" else (cs.plain_style(), True)
+        )
+    memo = ("diffs", style, recipe.source, recipe.read_at, tuple(read))
+    if memo not in session.measures:
+        prompts = [t for pair in pairs.pairs for t in (pair.positive, pair.negative)]
+        acts = read_activations(lm, prompts, read, read_at=cast(ReadPosition, recipe.read_at), chat=chat)
+        session.measures[memo] = acts[0::2] - acts[1::2]  # (n_pairs, n_layers, hidden)
+    diffs: torch.Tensor = session.measures[memo]
+    agg = aggregate(diffs, cast(Aggregator, recipe.aggregator))
+    vector = SteeringVector(
+        directions={layer: agg[read.index(layer)].contiguous() for layer in recipe.layers},
+        hidden_size=hidden_size(lm.model),
+        num_layers=n_layers,
+        model_name=model_name_of(lm.model),
+        style=style,
+        recipe=Recipe(
+            pairs=pairs.pairs,
+            read_at=cast(ReadPosition, recipe.read_at),
+            aggregator=cast(Aggregator, recipe.aggregator),
+            normalized=False,
+            chat_template=chat,
+        ),
+    )
+    session.vectors[key] = vector
+    return vector
 
 
 def layer_alphas(session: Session, vector: SteeringVector, ratio: float) -> dict[int, float]:

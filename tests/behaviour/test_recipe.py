@@ -63,3 +63,39 @@ def test_search_record_shape(session: Session) -> None:
     assert set(entry["chosen_ratio"]) == {"positive", "negative"}
     assert session.n_generations == 1  # the whole style is one batched grid
     assert hook_snapshot(session.lm.model) == before
+
+
+@pytest.mark.parametrize(
+    "recipe",
+    [
+        ExtractionRecipe("seed", "mean", "last", (1,)),
+        ExtractionRecipe("contrast", "pca", "last", (1,)),
+        ExtractionRecipe("contrast", "mean", "mean", (1, 2)),
+    ],
+)
+def test_recipe_vector_equals_a_direct_extraction(session: Session, recipe: ExtractionRecipe) -> None:
+    import torch
+
+    from steering_core.behaviour.contrast import load_contrast_set
+    from steering_core.extract import extract
+
+    lm = session.lm
+    if recipe.source == "seed":
+        direct = extract(lm, style="socratic", layers=list(recipe.layers), read_at=recipe.read_at)  # type: ignore[arg-type]
+    else:
+        cs = load_contrast_set("socratic")
+        pairs, chat = (
+            (cs.templated_style(lm.tokenizer), False) if recipe.read_at == "last" else (cs.plain_style(), True)
+        )
+        direct = extract(
+            lm,
+            style=pairs,
+            layers=list(recipe.layers),
+            read_at=recipe.read_at,
+            aggregator=recipe.aggregator,
+            chat=chat,  # type: ignore[arg-type]
+        )
+    mine = recipe_vector(session, "socratic", recipe)
+    assert mine.layer_indices == direct.layer_indices
+    for layer in recipe.layers:
+        assert torch.allclose(mine[layer], direct[layer], rtol=1e-5, atol=1e-6)
