@@ -58,6 +58,10 @@ from steering_core.execute.options import add_executor_args
 from steering_core.report.cli import add_subcommands as add_report
 from steering_core.serve.cli import add_subcommand as add_serve
 
+# deferred imports: command handlers import what they run inside the handler, so that building
+# the parser at start-up (steer --help, argument errors) loads no torch, transformers, matplotlib
+# or z3 (tests/refactor/test_startup.py).
+
 __all__ = ["DEFAULT_ALPHA", "DEFAULT_LAYER", "build_parser", "main", "run_parser"]
 
 

@@ -18,6 +18,10 @@ from typing import Any
 from steering_core.cli_options import add_alpha, add_json, add_layers, add_model, add_style, deprecated_alias
 from steering_core.defaults import DEFAULT_ALPHA, DEFAULT_LAYER, DEFAULT_STYLE
 
+# deferred imports: command handlers import what they run inside the handler, so that building
+# the parser at start-up (steer --help, argument errors) loads no torch, transformers, matplotlib
+# or z3 (tests/refactor/test_startup.py).
+
 __all__ = [
     "DEFAULT_ALPHA",
     "DEFAULT_LAYER",

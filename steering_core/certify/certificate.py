@@ -37,6 +37,7 @@ import torch
 
 from steering_core.certify.canonical import canonical_json
 from steering_core.certify.fileformat import METADATA_KEY, dtype_tag, encode, tensor_bytes, tensor_name
+from steering_core.certify.signing import sign_digest
 
 SCHEMA_VERSION = 1
 FORMAT = "steering-spec/certified-vector"
@@ -121,8 +122,6 @@ def seal(
     tensors: Mapping[int, torch.Tensor], body: dict[str, Any], signing_seed: bytes | None = None
 ) -> CertifiedVector:
     """Compute the digest over ``tensors`` and ``body``, sign it if a seed is given, and wrap both."""
-    from steering_core.certify.signing import sign_digest
-
     ordered = {layer: tensors[layer].detach().to("cpu").contiguous() for layer in sorted(tensors)}
     digest = compute_digest(ordered, body)
     certificate: dict[str, Any] = {
@@ -137,7 +136,5 @@ def seal(
 
 def resign(certified: CertifiedVector, signing_seed: bytes | None) -> CertifiedVector:
     """The same tensors and body (hence the same digest) with a new signature (None: unsigned)."""
-    from steering_core.certify.signing import sign_digest
-
     signature = sign_digest(certified.digest, signing_seed) if signing_seed is not None else None
     return CertifiedVector(certified.tensors, {**certified.certificate, "signature": signature})

@@ -26,6 +26,10 @@ from steering_core.defaults import (
 from steering_core.execute.options import add_executor_args
 from steering_core.prompt_sets import DEFAULT_SET
 
+# deferred imports: command handlers import what they run inside the handler, so that building
+# the parser at start-up (steer --help, argument errors) loads no torch, transformers, matplotlib
+# or z3 (tests/refactor/test_startup.py).
+
 
 def _floats(text: str) -> tuple[float, ...]:
     return tuple(comma_floats(text))

@@ -40,6 +40,7 @@ from steering_core.certify.certificate import CertifiedVector
 from steering_core.certify.errors import CertificateError, GgufFormatError, NonFiniteTensorError
 from steering_core.certify.fileformat import DEFAULT_LIMITS, Limits, read_bytes
 from steering_core.certify.gguf_header import GGML_F32, f32_tensor_bytes, parse_header
+from steering_core.certify.verify import verify_bytes
 from steering_core.vector import SteeringVector
 
 ARCHITECTURE = "controlvector"
@@ -251,8 +252,6 @@ def import_certified(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMI
             ``steer vector certify --from-gguf``).
         CertificateError: the restored certificate does not verify (digest, schema ...).
     """
-    from steering_core.certify.verify import verify_bytes
-
     parsed = read_control_vector(path, limits)
     if parsed.certificate_text is None:
         raise GgufFormatError(

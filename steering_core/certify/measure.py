@@ -40,6 +40,8 @@ from steering_core.defaults import (
     CERTIFY_MAX_NEW_TOKENS,
 )
 from steering_core.diagnose import residual_norms
+from steering_core.execute.cell import VectorPayload
+from steering_core.execute.grids import answer_cells, gather
 from steering_core.generate import generate
 from steering_core.models import LoadedModel
 from steering_core.ops import perturbation_ratio
@@ -180,9 +182,6 @@ def sweep(
     prompts = protocol.behaviour_set()
     alphas = sorted(protocol.alphas)
     if execution is not None:
-        from steering_core.execute.cell import VectorPayload
-        from steering_core.execute.grids import answer_cells, gather
-
         payload = VectorPayload.from_vector(vector)
         plans = [answer_cells(loaded, prompts, protocol.max_new_tokens, batch_size=protocol.batch_size)] + [
             answer_cells(loaded, prompts, protocol.max_new_tokens, payload, (), a, "all", protocol.batch_size)

@@ -30,6 +30,8 @@ from steering_core.certify.measure import (
     recommend,
     sweep,
 )
+from steering_core.certify.verify import verify_bytes
+from steering_core.extract import extract
 from steering_core.layers import hidden_size, num_layers
 from steering_core.models import LoadedModel, resolve_embedded
 from steering_core.vector import Aggregator, ReadPosition, SteeringVector
@@ -166,8 +168,6 @@ def certify_style(
     **kwargs: Any,
 ) -> CertifiedVector:
     """Extract ``style`` at ``layers`` with :func:`steering_core.extract.extract`, then :func:`certify_vector`."""
-    from steering_core.extract import extract
-
     vector = extract(
         loaded, style=style, layers=list(layers), read_at=position, aggregator=aggregator, normalize=normalize
     )
@@ -180,8 +180,6 @@ def write_certified(path: str | os.PathLike[str], certified: CertifiedVector, li
     Raises:
         CertificateError: the bytes do not verify (nothing is written).
     """
-    from steering_core.certify.verify import verify_bytes
-
     data = certified.to_bytes()
     report = verify_bytes(data, limits=limits)
     error = report.first_error()

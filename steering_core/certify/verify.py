@@ -54,9 +54,16 @@ from steering_core.certify.errors import (
 )
 from steering_core.certify.fileformat import DEFAULT_LIMITS, METADATA_KEY, Limits, RawFile, decode, dtype_from_name
 from steering_core.certify.fileformat import read_bytes as read_limited
+from steering_core.certify.fingerprint import config_fields, config_fingerprint, weights_fingerprint
 from steering_core.certify.schema import validate
+from steering_core.certify.signing import read_key, verify_signature
+from steering_core.diagnose import residual_norms
+from steering_core.errors import InvalidParameterError
+from steering_core.layers import hidden_size, num_layers
 from steering_core.models import LoadedModel, load_model
 from steering_core.ops import perturbation_ratio, vector_norm
+from steering_core.prompt_sets import prompt_set, prompts_digest
+from steering_core.styles import ContrastPair
 from steering_core.vector import Recipe, SteeringVector
 
 RATIO_RTOL = 0.02
@@ -239,8 +246,6 @@ def _resolve_model(model: LoadedModel | str | None) -> LoadedModel | None:
     if model is None or isinstance(model, LoadedModel):
         return model
     if not isinstance(model, str):
-        from steering_core.errors import InvalidParameterError
-
         raise InvalidParameterError(
             "model", "a LoadedModel (model and tokenizer, from load_model) or a model name/path", type(model).__name__
         )
@@ -248,18 +253,11 @@ def _resolve_model(model: LoadedModel | str | None) -> LoadedModel | None:
 
 
 def _model_checks(run: _Runner, certified: CertifiedVector, loaded: LoadedModel, rtol: float) -> None:
-    from steering_core.certify.fingerprint import config_fingerprint, weights_fingerprint
-    from steering_core.diagnose import residual_norms
-    from steering_core.layers import hidden_size, num_layers
-    from steering_core.prompt_sets import prompt_set, prompts_digest
-
     body = certified.body
     recorded = body["model"]
     model = loaded.model
 
     def identity() -> str:
-        from steering_core.certify.fingerprint import config_fields
-
         width, n_layers = hidden_size(model), num_layers(model)
         archs = config_fields(model).get("architectures") or [type(model).__name__]
         if width != recorded["hidden_size"]:
@@ -326,8 +324,6 @@ def verify_bytes(
     ratio_rtol: float = RATIO_RTOL,
 ) -> VerificationReport:
     """Verify certified-file bytes; see the module docstring for the checks."""
-    from steering_core.certify.signing import verify_signature
-
     report = VerificationReport(source)
     run = _Runner(report)
     state: dict[str, Any] = {}
@@ -399,8 +395,6 @@ def read_public_key(path: str | os.PathLike[str] | None) -> bytes | None:
     """Read a public key file (64 hex characters), or None for no path."""
     if path is None:
         return None
-    from steering_core.certify.signing import read_key
-
     return read_key(path, "public key")
 
 
@@ -426,8 +420,6 @@ def verify_file(
 
 def to_steering_vector(certified: CertifiedVector) -> SteeringVector:
     """The :class:`SteeringVector` a verified certificate describes (certificate in ``metadata``)."""
-    from steering_core.styles import ContrastPair
-
     body = certified.body
     recipe_block = body["recipe"]
     recipe = None

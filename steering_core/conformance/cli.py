@@ -23,6 +23,10 @@ if TYPE_CHECKING:  # annotations only: the parser is built at start-up, before t
     from steering_core.conformance.backend import Backend
     from steering_core.models import LoadedModel
 
+# deferred imports: command handlers import what they run inside the handler, so that building
+# the parser at start-up (steer --help, argument errors) loads no torch, transformers, matplotlib
+# or z3 (tests/refactor/test_startup.py).
+
 DEFAULT_OUT = Path("out/conformance")
 TINY_PREFIX = "tiny-"
 

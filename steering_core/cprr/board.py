@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from steering_core.cprr import rules, store
+from steering_core.cprr.lifecycle import conforming
 
 BOARD_KEYS: tuple[str, ...] = ("id", "title", "group", "status", "n_evidence", "last_verdict", "last_date")
 SEED_KEYS: tuple[str, ...] = (
@@ -67,8 +68,6 @@ def seed_rows(registry_dir: Path | None = None) -> list[dict[str, object]]:
     counts those runs; ``renamed_to`` names the id under which the project's earlier claim for this
     id continues (``None`` when the id never meant anything else).
     """
-    from steering_core.cprr.lifecycle import conforming
-
     rows: list[dict[str, object]] = []
     for entry in store.load_entries(registry_dir):
         seed = entry.get("seed")

@@ -21,6 +21,7 @@ from steering_core.cprr import CITATION_FORMATS, rules, store
 from steering_core.cprr.errors import CprrError
 from steering_core.cprr.evidence import code_version, project_version
 from steering_core.cprr.lifecycle import conforming
+from steering_core.cprr.proof import lean_theorems
 
 FORMATS: tuple[str, ...] = CITATION_FORMATS
 AUTHOR = "steering-spec developers"
@@ -63,8 +64,6 @@ def _file_dirty(path: Path) -> bool:
 
 def facts(entry_id: str, registry_dir: Path | None = None) -> CitationFacts:
     """Gather the facts of entry ``entry_id`` (see the module docstring)."""
-    from steering_core.cprr.proof import lean_theorems
-
     entry = store.load_entry(entry_id, registry_dir)
     code = code_version()
     commit = code["commit"] or "unknown"

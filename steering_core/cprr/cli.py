@@ -28,6 +28,10 @@ from steering_core.cprr import CITATION_FORMATS, STATUSES
 from steering_core.errors import SteeringError
 from steering_core.execute.options import add_executor_args
 
+# deferred imports: command handlers import what they run inside the handler, so that building
+# the parser at start-up (steer --help, argument errors) loads no torch, transformers, matplotlib
+# or z3 (tests/refactor/test_startup.py).
+
 
 def _say(message: str) -> None:
     print(f"[cprr] {message}", file=sys.stderr, flush=True)

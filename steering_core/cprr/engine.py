@@ -24,7 +24,9 @@ from steering_core.cprr.digests import chain_head, seal
 from steering_core.cprr.errors import NoRunnerError
 from steering_core.cprr.evidence import build_record, machine_info, model_info, normalize_measured
 from steering_core.cprr.lifecycle import Entry, append_evidence, canonical_model_name, conforming, utc_now
+from steering_core.cprr.rules import metrics
 from steering_core.cprr.runners import RunContext, Runner, deterministic, load_runners
+from steering_core.models import load_model
 
 
 def _silent(_: str) -> None:
@@ -45,8 +47,6 @@ class RunOutcome:
 
     def summary(self) -> str:
         """One line: id, verdict, the rule's metrics, status change, reproducibility."""
-        from steering_core.cprr.rules import metrics
-
         measured = self.record["measured"]
         shown = ", ".join(f"{m}={measured[m]:.6g}" for m in metrics(self.record["decision_rule"]) if m in measured)
         change = (
@@ -87,10 +87,9 @@ def make_context(
     """
     import torch
 
-    from steering_core.models import load_model
-
     loaded = load_model(model, dtype=getattr(torch, dtype), progress=log)
     if execution is not None:
+        # deferred: imports deal, icontract only when this runs, not at module import
         from steering_core.execute.cprr_context import ExecutorRunContext
 
         return ExecutorRunContext(loaded, log, execution=execution)

@@ -88,6 +88,7 @@ def machine_info(model: Any) -> dict[str, Any]:
 
 def model_info(model: Any, name: str) -> dict[str, Any]:
     """Name, architecture, sizes, dtype and fingerprints of ``model``."""
+    # deferred: imports torch only when this runs, not at module import
     from steering_core.certify.fingerprint import model_identity
 
     identity = model_identity(model, name)

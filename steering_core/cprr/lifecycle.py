@@ -33,6 +33,7 @@ from typing import Any
 from steering_core.cprr import STATUSES, rules
 from steering_core.cprr.digests import chain_head, protocol_digest, seal
 from steering_core.cprr.errors import InvalidTransitionError
+from steering_core.cprr.proof import check_property
 from steering_core.cprr.schema import SCHEMA_ID
 
 Entry = dict[str, Any]
@@ -50,6 +51,7 @@ def utc_now() -> str:
 
 def canonical_model_name(name: str) -> str:
     """An embedded model's canonical name for any of its aliases; other names unchanged."""
+    # deferred: imports torch only when this runs, not at module import
     from steering_core.models import resolve_embedded
 
     embedded = resolve_embedded(name)
@@ -169,8 +171,6 @@ ProofChecker = Callable[[str], Any]  # property id -> steering_core.cprr.proof.P
 
 
 def _default_checker(property_id: str) -> Any:
-    from steering_core.cprr.proof import check_property
-
     return check_property(property_id, deep=True)
 
 

@@ -73,6 +73,7 @@ def _lean_text(kernel_version: str, checked: int, total: int, lean_built: bool |
 
 def check_property(property_id: str, deep: bool = True) -> ProofCheck:
     """Check property ``property_id`` of the property registry (deep or shallow, see the module docstring)."""
+    # deferred: imports jsonschema only when this runs, not at module import
     from steering_core.formal.matrix import COLUMNS, build_rows, lean_status
     from steering_core.formal.registry import DEFAULT_REGISTRY, RegistryError, load_registry
 
@@ -120,6 +121,7 @@ def shown_status(entry: dict[str, Any]) -> str:
 
 def lean_theorems(property_id: str) -> list[str]:
     """The Lean theorem names linked from ``property_id`` (empty when it does not exist)."""
+    # deferred: imports jsonschema only when this runs, not at module import
     from steering_core.formal.registry import load_registry
 
     try:

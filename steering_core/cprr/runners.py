@@ -38,6 +38,9 @@ import torch
 
 from steering_core.cprr.digests import sha256_of
 from steering_core.cprr.errors import ProtocolDataError
+from steering_core.layers import num_layers
+from steering_core.prompt_sets import prompt_set, prompt_set_digest
+from steering_core.styles import as_style
 
 RunnerFn = Callable[["RunContext", dict[str, Any]], dict[str, Any]]
 RUNNER_MODULES: tuple[str, ...] = (
@@ -147,8 +150,6 @@ class RunContext:
     @property
     def num_layers(self) -> int:
         """Number of decoder layers."""
-        from steering_core.layers import num_layers
-
         return num_layers(self.model)
 
     def begin(self) -> None:
@@ -187,8 +188,6 @@ class RunContext:
         Raises:
             ProtocolDataError: the shipped set's sha256 is not the pre-registered one, or it has too few prompts.
         """
-        from steering_core.prompt_sets import prompt_set, prompt_set_digest
-
         spec = protocol["prompt_set"]
         digest = prompt_set_digest(spec["id"])
         if digest != spec["sha256"]:
@@ -222,8 +221,8 @@ class RunContext:
 
         ``style`` is a seed style name or a sequence of ``(positive, negative)`` instruction pairs.
         """
+        # deferred: imports deal, icontract only when this runs, not at module import
         from steering_core.extract import extract
-        from steering_core.styles import as_style
 
         pairs = (
             [(p.positive, p.negative) for p in as_style(style).pairs]
@@ -247,6 +246,7 @@ class RunContext:
 
     def residual_norms(self, prompts: Sequence[str], chat: bool = True) -> list[Any]:
         """:func:`steering_core.diagnose.residual_norms` at every layer over ``prompts`` (cached)."""
+        # deferred: imports deal, icontract only when this runs, not at module import
         from steering_core.diagnose import residual_norms
 
         key = (tuple(prompts), chat)
@@ -259,6 +259,7 @@ class RunContext:
     # ----------------------------------------------------------------- generation
     def generate(self, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
         """Greedy unsteered answers (chat-templated)."""
+        # deferred: imports deal, icontract only when this runs, not at module import
         from steering_core.generate import generate
 
         self.inputs.append({"generate": list(prompts), "max_new_tokens": max_new_tokens})
@@ -272,6 +273,7 @@ class RunContext:
         self, vector: Any, alpha: float, layers: int | Sequence[int], prompts: Sequence[str], max_new_tokens: int
     ) -> list[str]:
         """Greedy answers while steering with ``alpha * vector`` at ``layers`` (every position)."""
+        # deferred: imports deal, icontract only when this runs, not at module import
         from steering_core.generate import generate
         from steering_core.steer import steer
 

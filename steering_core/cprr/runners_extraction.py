@@ -18,13 +18,13 @@ from typing import Any
 import torch
 
 from steering_core.cprr.runners import RunContext, runner
+from steering_core.prompts import encode
+from steering_core.styles import as_style
 
 
 @torch.no_grad()
 def next_token_logprobs(ctx: RunContext, prompts: Sequence[str]) -> torch.Tensor:
     """Log-probabilities (float64) of the first answer token for each chat-templated prompt, ``(n, vocab)``."""
-    from steering_core.prompts import encode
-
     device = next(ctx.model.parameters()).device
     batch = encode(ctx.tokenizer, list(prompts), chat=True, device=device)
     out = ctx.model(
@@ -44,8 +44,8 @@ def kl(p_log: torch.Tensor, q_log: torch.Tensor) -> torch.Tensor:
 @runner("H-EX-1", fast=True)
 def extraction_recipes(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]:
     """Gap closed towards the instructed distribution, per extraction recipe (see the module docstring)."""
+    # deferred: imports deal, icontract only when this runs, not at module import
     from steering_core.steer import steer
-    from steering_core.styles import as_style
 
     (layer,) = ctx.check_layers(protocol["layers"])
     params = protocol["params"]

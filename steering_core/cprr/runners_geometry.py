@@ -12,6 +12,7 @@ from typing import Any
 
 from steering_core.cprr.runners import RunContext, runner
 from steering_core.cprr.stats import cosine, pearson, spearman
+from steering_core.styles import as_style
 
 DEFAULT_EXTRACTION: dict[str, Any] = {"position": "last", "chat": True, "aggregator": "mean"}
 
@@ -89,8 +90,6 @@ def terse_formal_sign(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, An
 def poles_anti_aligned(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]:
     """cos(positive - neutral, negative - neutral) per style at the layer; their mean."""
     (layer,) = ctx.check_layers(protocol["layers"])
-    from steering_core.styles import as_style
-
     neutral = str(protocol["params"]["neutral"])
     recipe = extraction(protocol)
     cos: dict[str, float] = {}
@@ -140,6 +139,7 @@ def geometry_stable_across_layers(ctx: RunContext, protocol: dict[str, Any]) -> 
 @runner("H-PR-1", fast=True)
 def ratio_scale_invariance(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]:
     """Largest relative change of the perturbation ratio when ||v|| and the residual norm are scaled together."""
+    # deferred: imports deal, icontract only when this runs, not at module import
     from steering_core.ops import perturbation_ratio
 
     (layer,) = ctx.check_layers(protocol["layers"])

@@ -23,19 +23,16 @@ from typing import Any
 from steering_core.cprr.runners import RunContext, runner
 from steering_core.cprr.runners_geometry import extraction
 from steering_core.cprr.stats import cosine, spearman, zscores
+from steering_core.text import is_degenerate, word_count
 
 
 def mean_words(answers: Sequence[str]) -> float:
     """Mean word count of ``answers``."""
-    from steering_core.text import word_count
-
     return sum(word_count(a) for a in answers) / len(answers)
 
 
 def n_degenerate(answers: Sequence[str]) -> int:
     """How many answers are degenerate."""
-    from steering_core.text import is_degenerate
-
     return sum(is_degenerate(a) for a in answers)
 
 
@@ -64,6 +61,7 @@ def _matched(
 def _collapse_ratio(
     ctx: RunContext, protocol: dict[str, Any], vector: Any, medians: dict[int, float], baseline: list[str], layer: int
 ) -> tuple[float, list[int]]:
+    # deferred: imports deal, icontract only when this runs, not at module import
     from steering_core.sweep import classify
 
     grid = sorted(float(r) for r in protocol["params"]["ratios"])
@@ -132,6 +130,7 @@ def multi_vs_single_layer(ctx: RunContext, protocol: dict[str, Any]) -> dict[str
     """One layer at alpha against the same total step norm split equally over ``protocol.layers``."""
     import torch
 
+    # deferred: imports deal, icontract only when this runs, not at module import
     from steering_core.vector import SteeringVector
 
     params = protocol["params"]

@@ -21,11 +21,10 @@ from __future__ import annotations
 from typing import Any
 
 from steering_core.cprr.runners import RunContext, runner
+from steering_core.relational.experiment import ExperimentConfig, run_experiment
 
 
 def _experiment(ctx: RunContext, protocol: dict[str, Any]) -> Any:
-    from steering_core.relational.experiment import ExperimentConfig, run_experiment
-
     config = ExperimentConfig.from_params(protocol["params"], int(protocol["seed"]))
     result = run_experiment(ctx.model, ctx.tokenizer, config, ctx.log)
     ctx.inputs.append(

@@ -23,10 +23,13 @@ from itertools import combinations, pairwise
 from typing import Any
 
 from steering_core.cprr.runners import RunContext, runner
+from steering_core.cprr.runners_behaviour import prompted_answers
 from steering_core.cprr.runners_geometry import extraction
 from steering_core.cprr.runners_layers import effect, mean_words, n_degenerate
 from steering_core.cprr.seed_metrics import cross_entropy_ratio, markdown_density, mean_topic_cosine
 from steering_core.cprr.stats import cosine
+from steering_core.layers import model_device
+from steering_core.prompts import encode
 
 
 def seed_alpha(ctx: RunContext, protocol: dict[str, Any], vector: Any, prompts: Sequence[str]) -> float:
@@ -166,9 +169,8 @@ def norms_monotone(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]:
     """
     import torch
 
+    # deferred: imports deal, icontract only when this runs, not at module import
     from steering_core.extract import capture_layers
-    from steering_core.layers import model_device
-    from steering_core.prompts import encode
 
     layers = ctx.check_layers(protocol["layers"])
     prompts = ctx.prompts(protocol)
@@ -279,8 +281,6 @@ def stable_layers_steer_cleanly(ctx: RunContext, protocol: dict[str, Any]) -> di
 @runner("C-9", fast=False)
 def injection_matches_prompt(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, Any]:
     """Injection at +-alpha* against the terse/verbose instruction written into the prompt, both poles."""
-    from steering_core.cprr.runners_behaviour import prompted_answers
-
     params = protocol["params"]
     (layer,) = ctx.check_layers([int(params["layer"])])
     prompts = ctx.prompts(protocol)

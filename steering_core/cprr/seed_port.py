@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from steering_core.cprr import store
+from steering_core.cprr.errors import EntryError
 from steering_core.cprr.lifecycle import Entry, amend_protocol, rename_entry
 
 SEED_MODEL = "Qwen/Qwen3-0.6B (28 layers, d_model 1024, fp16, greedy decoding)"
@@ -643,8 +644,6 @@ def record_comparison(entry_id: str, we_find: str, why_they_differ: str, directo
     Raises:
         EntryError: the entry has no ``seed`` block (it is not one of the seed's ids).
     """
-    from steering_core.cprr.errors import EntryError
-
     entry = store.load_entry(entry_id, directory)
     if not isinstance(entry.get("seed"), dict):
         raise EntryError(entry_id, ["not a seed entry (no 'seed' block)"])

@@ -44,20 +44,18 @@ from steering_core.cprr.lifecycle import (
     protocol_versions,
     requirement_problem,
 )
+from steering_core.cprr.proof import check_property
 from steering_core.cprr.schema import schema_problems
+from steering_core.prompt_sets import prompt_set_digest, prompt_set_ids
 
 ProofChecker = Callable[[str, bool], Any]
 
 
 def _proof(property_id: str, deep: bool) -> Any:
-    from steering_core.cprr.proof import check_property
-
     return check_property(property_id, deep=deep)
 
 
 def _prompt_set_problem(protocol: dict[str, Any]) -> str | None:
-    from steering_core.prompt_sets import prompt_set_digest, prompt_set_ids
-
     set_id = protocol["prompt_set"]["id"]
     if set_id not in prompt_set_ids():
         return f"protocol: prompt set {set_id!r} does not exist (known: {', '.join(prompt_set_ids())})"

@@ -20,6 +20,9 @@ from steering_core.execute.driver import Executor, run_cells
 from steering_core.execute.options import EXECUTORS, add_executor_args
 from steering_core.execute.store import RecordStore
 
+# deferred imports: an executor (local, or Ray, whose import takes seconds) loads only when an
+# execution opens; the commands import this module while their parsers are built at start-up.
+
 __all__ = ["EXECUTORS", "Execution", "add_executor_args", "execution", "open_execution"]
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from steering_core.cprr.runners import RunContext, _vector_digest, deterministic
 from steering_core.execute.cell import Cell, VectorPayload
 from steering_core.execute.grids import answer_cells
+from steering_core.vector import SteeringVector
 
 BATCH_SIZE = 8  # RunContext generates with steering_core.generate.generate's default batch size
 
@@ -108,8 +109,6 @@ class ExecutorRunContext(RunContext):
         """Greedy answers while steering with ``alpha * vector`` at ``layers`` (every position), as cells."""
         import torch
 
-        from steering_core.vector import SteeringVector
-
         chosen = [layers] if isinstance(layers, int) else list(layers)
         self.inputs.append(
             {"steered": list(prompts), "alpha": alpha, "layers": chosen, "max_new_tokens": max_new_tokens}
@@ -123,9 +122,7 @@ class ExecutorRunContext(RunContext):
             else:
                 selected = vector.select(chosen)
             payload = VectorPayload.from_vector(selected, {"kind": "cprr-runner"})
-            cells = answer_cells(
-                self.loaded, list(prompts), max_new_tokens, payload, chosen, alpha, "all", BATCH_SIZE
-            )
+            cells = answer_cells(self.loaded, list(prompts), max_new_tokens, payload, chosen, alpha, "all", BATCH_SIZE)
             answers = self._through_cells(cells, prompts)
             if self._planning:
                 return answers

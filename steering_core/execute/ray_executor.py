@@ -32,6 +32,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from steering_core.errors import InvalidParameterError
 from steering_core.execute.cell import Cell
 from steering_core.execute.errors import CellFailedError, ExecutionError, ExecutorUnavailableError
 from steering_core.execute.worker import Worker
@@ -109,8 +110,6 @@ class RayExecutor:
             ("object_store_mb", object_store_mb, 80),
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                from steering_core.errors import InvalidParameterError
-
                 raise InvalidParameterError(label, f"an int >= {low}", repr(value))
         ray = _import_ray()
         self._ray = ray

@@ -20,7 +20,11 @@ from typing import Any
 
 import torch
 
+from steering_core.certify.fingerprint import config_fingerprint, weights_fingerprint
 from steering_core.execute.cell import Cell, make_record
+from steering_core.generate import generate_tokens
+from steering_core.models import load_model
+from steering_core.steer import steer
 
 ModelLoader = Callable[[str, torch.dtype], Any]
 
@@ -36,8 +40,6 @@ def package_version() -> str:
 
 
 def _default_loader(name: str, dtype: torch.dtype) -> Any:
-    from steering_core.models import load_model
-
     return load_model(name, dtype=dtype)
 
 
@@ -89,8 +91,6 @@ class Worker:
 
     def _fingerprint(self, key: tuple[str, str]) -> dict[str, str]:
         if key not in self._fingerprints:
-            from steering_core.certify.fingerprint import config_fingerprint, weights_fingerprint
-
             model = self._models[key].model
             self._fingerprints[key] = {
                 "name": str(self._models[key].name),
@@ -107,9 +107,6 @@ class Worker:
         stripped), keeping the token ids too.
         """
         from contextlib import nullcontext
-
-        from steering_core.generate import generate_tokens
-        from steering_core.steer import steer
 
         loaded = self.model(cell.model, cell.dtype)
         model, tokenizer = loaded.model, loaded.tokenizer

@@ -140,6 +140,7 @@ def _undecided(details: Sequence[str]) -> str:
 
 
 def smt_real_cell(prop: Property, run: bool) -> Cell:
+    # deferred: imports z3 only when this runs, not at module import
     from steering_core.formal import smt_real
 
     check_id = prop.links["smt_real"]
@@ -154,6 +155,7 @@ def smt_real_cell(prop: Property, run: bool) -> Cell:
 
 
 def smt_float_cell(prop: Property, run: bool) -> Cell:
+    # deferred: imports torch, z3 only when this runs, not at module import
     from steering_core.formal import smt_float32
 
     check_id = prop.links["smt_float"]
@@ -280,6 +282,7 @@ def hypothesis_cell(prop: Property, outcomes: dict[str, tuple[int, int]] | None)
 
 def contract_problem(link: str) -> str | None:
     """Why ``module.function:contract`` is not attached (``None``: it is)."""
+    # deferred: imports torch, deal, icontract only when this runs, not at module import
     from contracts.api import CONTRACTS, attached_contracts, has_icontract_checker
 
     target, _, name = link.partition(":")

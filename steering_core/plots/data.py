@@ -119,6 +119,7 @@ class AnatomyData:
 
     def ratios(self) -> list[float]:
         """Perturbation ratio ``|alpha| * ||v_L|| / median_norm_L`` per layer (:func:`ops.perturbation_ratio`)."""
+        # deferred: imports torch, deal, icontract only when this runs, not at module import
         from steering_core.ops import perturbation_ratio
 
         return [perturbation_ratio(self.alpha, v, h) for v, h in zip(self.vector_norm, self.median_norm, strict=True)]

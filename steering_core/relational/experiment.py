@@ -24,6 +24,8 @@ from typing import Any
 
 import torch
 
+from steering_core.layers import base_model, model_device, num_layers
+from steering_core.prompts import encode
 from steering_core.relational import geometry, wordnet
 from steering_core.relational.pairs import Sample, sample_pairs, single_token_checker
 
@@ -117,9 +119,8 @@ def word_activations(
     (:func:`steering_core.extract.capture_layers`). Only the model's base (the decoder stack) is
     run: the language-model head is not needed and would cost a quarter of the time.
     """
+    # deferred: imports deal, icontract only when this runs, not at module import
     from steering_core.extract import capture_layers
-    from steering_core.layers import base_model, model_device, num_layers
-    from steering_core.prompts import encode
 
     layers = list(range(num_layers(model)))
     body = base_model(model)

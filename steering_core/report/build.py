@@ -22,10 +22,12 @@ from typing import Any
 
 from steering_core.atomic import atomic_dir
 from steering_core.errors import InvalidParameterError
+from steering_core.plots.data import HeatmapData, PhaseData, SweepData
 from steering_core.plots.registry import spec
 from steering_core.plots.style import DPI, save
 from steering_core.report.data import ReportData
 from steering_core.report.html import FigureRef, render_page
+from steering_core.report.sources import style_metric
 
 CAPTIONS: dict[str, str] = {
     "anatomy": "Per layer: median residual norm (first token excluded), first-token norm (attention sink), "
@@ -45,9 +47,6 @@ CAPTIONS: dict[str, str] = {
 
 def _figure_jobs(data: ReportData) -> dict[str, tuple[str, Any]]:
     """``output name -> (figure kind, data dict)`` for every figure the data supports."""
-    from steering_core.plots.data import HeatmapData, PhaseData, SweepData
-    from steering_core.report.sources import style_metric
-
     jobs: dict[str, tuple[str, Any]] = {}
     if data.anatomy is not None:
         jobs["anatomy"] = ("anatomy", data.anatomy)

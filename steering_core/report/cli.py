@@ -35,6 +35,10 @@ from steering_core.defaults import (
 from steering_core.plots import FIGURE_NAMES
 from steering_core.report.sources import MATRIX_MODES, read_json
 
+# deferred imports: command handlers import what they run inside the handler, so that building
+# the parser at start-up (steer --help, argument errors) loads no torch, transformers, matplotlib
+# or z3 (tests/refactor/test_startup.py).
+
 
 def _say(message: str) -> None:
     print(f"[steer report] {message}", file=sys.stderr, flush=True)

@@ -12,12 +12,11 @@ from typing import Any
 import numpy as np
 
 from steering_core.errors import InvalidParameterError
+from steering_core.plots.data import AnatomyData, BasinsData, SweepData
 from steering_core.report.data import ReportData
 
 
 def _anatomy(a: dict[str, Any], layer: int | None) -> list[str]:
-    from steering_core.plots.data import AnatomyData
-
     data = AnatomyData.from_dict(a)
     ratios = data.ratios()
     out: list[str] = []
@@ -37,8 +36,6 @@ def _anatomy(a: dict[str, Any], layer: int | None) -> list[str]:
 
 
 def _sweep(s: dict[str, Any], layer: int, alpha: float | None) -> list[str]:
-    from steering_core.plots.data import SweepData
-
     data = SweepData.from_dict(s)
     t = data.thresholds().get(layer)
     out = [f"Baseline answers: {data.baseline_mean_words:.1f} words on average ({data.n_prompts} prompts)."]
@@ -71,8 +68,8 @@ def _sweep(s: dict[str, Any], layer: int, alpha: float | None) -> list[str]:
 
 
 def _basins(b: dict[str, Any]) -> list[str]:
+    # deferred: imports matplotlib only when this runs, not at module import
     from steering_core.plots.basins import fit_projection
-    from steering_core.plots.data import BasinsData
 
     data = BasinsData.from_dict(b)
     pos, neg = np.asarray(data.positive), np.asarray(data.negative)

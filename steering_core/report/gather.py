@@ -23,10 +23,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from steering_core.certify.fingerprint import config_fingerprint, weights_fingerprint
+from steering_core.diagnose import residual_norms
 from steering_core.errors import InvalidParameterError
+from steering_core.extract import extract
+from steering_core.layers import check_layer
 from steering_core.models import LoadedModel, load_model
+from steering_core.prompt_sets import prompt_set
 from steering_core.report import live, sources
 from steering_core.report.data import ReportData
+from steering_core.styles import as_style
 
 DEFAULT_BEHAVIOUR = Path("out/behaviour/behaviour.json")
 DEFAULT_BENCH = Path("out/bench/report.json")
@@ -122,13 +128,6 @@ def gather(options: ReportOptions, say: Say = _quiet, lm: LoadedModel | None = N
         InvalidParameterError (and subclasses): unknown style, layer out of range, a named file
             missing or not JSON, an unknown matrix mode -- all before any generation.
     """
-    from steering_core.certify.fingerprint import config_fingerprint, weights_fingerprint
-    from steering_core.diagnose import residual_norms
-    from steering_core.extract import extract
-    from steering_core.layers import check_layer
-    from steering_core.prompt_sets import prompt_set
-    from steering_core.styles import as_style
-
     as_style(options.style)  # unknown style: typed error before loading anything
     if options.matrix not in sources.MATRIX_MODES:
         raise InvalidParameterError("matrix", f"one of {sources.MATRIX_MODES}", repr(options.matrix))

@@ -17,6 +17,7 @@ from typing import Any
 
 from steering_core.behaviour.prompting import pareto_svg
 from steering_core.cprr.board import SEED_KEYS
+from steering_core.plots.data import SweepData
 from steering_core.report.data import ReportData
 from steering_core.report.findings import findings
 
@@ -180,6 +181,7 @@ def _anatomy(data: ReportData, figures: Mapping[str, FigureRef]) -> str:
         return _section("anatomy", "Layer anatomy", missing(data.note("anatomy") or "no anatomy data"))
     a = data.anatomy
     rows = list(zip(a["layers"], a["median_norm"], a["first_token_norm"], a["vector_norm"], strict=True))
+    # deferred: imports torch, deal, icontract only when this runs, not at module import
     from steering_core.ops import perturbation_ratio
 
     detail = table(
@@ -194,8 +196,6 @@ def _anatomy(data: ReportData, figures: Mapping[str, FigureRef]) -> str:
 
 
 def _thresholds_table(sweep: Mapping[str, Any]) -> str:
-    from steering_core.plots.data import SweepData
-
     parsed = SweepData.from_dict(sweep)
     rows = []
     for layer, t in sorted(parsed.thresholds().items()):
@@ -205,8 +205,6 @@ def _thresholds_table(sweep: Mapping[str, Any]) -> str:
 
 
 def _cells_table(sweep: Mapping[str, Any]) -> str:
-    from steering_core.plots.data import SweepData
-
     parsed = SweepData.from_dict(sweep)
     rows, css = [], []
     for c in sorted(parsed.cells, key=lambda c: (c.layer, c.alpha)):
@@ -329,10 +327,7 @@ def _board(data: ReportData, figures: Mapping[str, FigureRef]) -> str:
         body.append(
             table(
                 ["id", "the seed's claim", "seed", "ours", "", "runs", "earlier claim", "we find", "why they differ"],
-                [
-                    [r.get(k) for k in SEED_KEYS]
-                    for r in seed
-                ],
+                [[r.get(k) for k in SEED_KEYS] for r in seed],
                 [["", "", "", "", _AGREEMENT_CSS.get(str(r.get("agreement")), ""), "", "", "", ""] for r in seed],
             )
         )

@@ -22,9 +22,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from steering_core.behaviour.lens import lens_eval
 from steering_core.defaults import REPORT_LENS_TOKENS, REPORT_SWEEP_ALPHAS, REPORT_SWEEP_PROMPTS, REPORT_SWEEP_TOKENS
 from steering_core.diagnose import LayerNorms
+from steering_core.extract import read_activations
 from steering_core.models import LoadedModel
+from steering_core.styles import as_style
+from steering_core.sweep import SweepCell, alpha_sweep
 from steering_core.vector import SteeringVector
 
 Say = Callable[[str], None]
@@ -71,9 +75,6 @@ def anatomy_dict(
 
 def basins_dict(lm: LoadedModel, vector: SteeringVector, layer: int, questions: Sequence[str]) -> dict[str, Any]:
     """The :class:`~steering_core.plots.data.BasinsData` dict at ``layer`` (first contrast pair's poles)."""
-    from steering_core.extract import read_activations
-    from steering_core.styles import as_style
-
     if vector.recipe is not None and vector.recipe.pairs:
         pair = vector.recipe.pairs[0]
     else:
@@ -111,8 +112,6 @@ def quick_sweep(
     say: Say = _quiet,
 ) -> dict[str, Any]:
     """A live alpha sweep as ``{"model": ..., **SweepResult.to_dict()}`` (progress per cell via ``say``)."""
-    from steering_core.sweep import SweepCell, alpha_sweep
-
     total = len(layers) * len(alphas)
     done = [0]
 
@@ -147,8 +146,6 @@ def quick_lens(
     say: Say = _quiet,
 ) -> tuple[dict[str, Any] | None, str]:
     """``(lens dict, "")`` from a live lens eval."""
-    from steering_core.behaviour.lens import lens_eval  # deferred: only a live report runs the lens
-
     say(f"lens eval: layer {layer}, alpha {alpha:g}, {max_new_tokens} new tokens")
     report = lens_eval(
         lm, vector=vector, alpha=alpha, layer=layer, max_new_tokens=max_new_tokens, residual_norm=median_norm

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from steering_core.errors import InvalidParameterError
+from steering_core.resources import checkout_root
 
 MATRIX_MODES: tuple[str, ...] = ("fast", "smt", "full")
 MATRIX_NOTES: dict[str, str] = {
@@ -69,6 +70,7 @@ def matrix_section(mode: str = "fast") -> dict[str, Any]:
     if mode not in MATRIX_MODES:
         raise InvalidParameterError("matrix", f"one of {MATRIX_MODES}", repr(mode))
     try:
+        # deferred: imports jsonschema only when this runs, not at module import
         from steering_core.formal import matrix
         from steering_core.formal.registry import load_registry
 
@@ -170,7 +172,7 @@ def certificate_entry(path: str | Path, model: Any | None = None) -> dict[str, A
     Returns ``{"source", "ok", "signed", "results": [{"name", "status", "detail"}], "body",
     "digest", "rendered"}`` (``body``/``digest`` None when the file could not be read).
     """
-    from steering_core.certify import verify_file
+    from steering_core.certify import verify_file  # deferred: torch, only when a report verifies a file
 
     report = verify_file(path, model=model)
     certified = report.certified
@@ -210,6 +212,7 @@ def behaviour_parts(data: Any) -> dict[str, Any]:
 
 def style_metric(style: str | None) -> str:
     """The metric a style's behavioural contract is judged by (``words`` for terse)."""
+    # deferred: imports numpy only when this runs, not at module import
     from contracts.style import CRITERIA
 
     criteria = CRITERIA.get(style or "")
@@ -224,7 +227,7 @@ def add_metric(sweep: dict[str, Any], name: str) -> bool:
     """
     if name == "words":
         return True
-    from steering_core.behaviour.metrics import metric
+    from steering_core.behaviour.metrics import metric  # deferred: report.cli imports this module at start-up
 
     fn = metric(name)
     baseline = sweep.get("baseline", {})
@@ -239,8 +242,8 @@ def add_metric(sweep: dict[str, Any], name: str) -> bool:
 
 def code_version() -> dict[str, Any]:
     """``{"package": steering-spec version, "commit": git HEAD or None, "dirty": bool or None}``."""
+    # deferred: imports torch only when this runs, not at module import
     from steering_core.certify.certificate import tool_version
-    from steering_core.resources import checkout_root
 
     commit: str | None = None
     dirty: bool | None = None

@@ -13,6 +13,10 @@ import logging
 import sys
 from typing import Any
 
+# deferred imports: command handlers import what they run inside the handler, so that building
+# the parser at start-up (steer --help, argument errors) loads no torch, transformers, matplotlib
+# or z3 (tests/refactor/test_startup.py).
+
 DEFAULTS: dict[str, Any] = {
     "host": "127.0.0.1",
     "port": 8000,

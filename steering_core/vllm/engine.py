@@ -37,8 +37,10 @@ from typing import Any
 
 import torch
 
+from steering_core.certify import load_certified
 from steering_core.errors import InvalidParameterError, SteeringError
 from steering_core.models import LoadedModel
+from steering_core.prompts import encode
 from steering_core.vector import SteeringVector
 from steering_core.vllm.config import (
     ResolvedTerm,
@@ -247,8 +249,6 @@ class SteeredLLM:
         Raises:
             CertificateError: the first failed check (see :func:`steering_core.certify.load_certified`).
         """
-        from steering_core.certify import load_certified
-
         vector = load_certified(path, model=self.reference, public_key=public_key)
         return self.register(name, vector)
 
@@ -259,8 +259,6 @@ class SteeredLLM:
     # ------------------------------------------------------------------ requests
     def encode(self, prompt: str, chat: bool = True) -> list[int]:
         """The reference core's token ids for one prompt (chat template, no padding)."""
-        from steering_core.prompts import encode
-
         batch = encode(self.reference.tokenizer, [prompt], chat=chat)
         return [int(t) for t in batch.input_ids[0].tolist()]
 

@@ -269,6 +269,7 @@ class SteeringWorkerExtension:
         payload = extra.get(EXTRA_KEY) if isinstance(extra, dict) else None
         plan: _ReqPlan | None = None
         if payload is not None:
+            # deferred: imports deal, icontract only when this runs, not at module import
             from steering_core.ops import steering_delta
 
             terms: list[tuple[str, dict[int, torch.Tensor]]] = []

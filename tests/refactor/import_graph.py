@@ -10,7 +10,9 @@ Rules (what an edge ``a -> b`` means: executing ``a`` may execute ``b``'s top le
 * Importing ``x.y.z`` also runs the ``__init__`` of its packages ``x`` and ``x.y``: an edge to each,
   unless the package is an ancestor of the importer (it is then already initialising).
 * ``from pkg import name`` where ``name`` is not a submodule reads an attribute of ``pkg``, so it
-  is an edge to ``pkg`` even when ``pkg`` is the importer's own package.
+  is an edge to ``pkg`` even when ``pkg`` is the importer's own package; when ``pkg`` exports
+  ``name`` lazily (an ``_EXPORTS`` table, :mod:`steering_core.lazy`), the edge goes to the
+  module that defines it.
 * An import is *top-level* when no ``def`` encloses it (module level, class bodies, ``if``/``try``
   at module level); *deferred* when a function body encloses it. Imports under
   ``if TYPE_CHECKING:`` never run and are left out of the graph (counted separately).
@@ -128,11 +130,28 @@ def _package_of(module: str, is_package: bool) -> str:
     return module if is_package else module.rpartition(".")[0]
 
 
+def lazy_exports(path: Path) -> dict[str, str]:
+    """The ``_EXPORTS = {name: module}`` literal of a package ``__init__`` (see :mod:`steering_core.lazy`)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in tree.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        if isinstance(target, ast.Name) and target.id == "_EXPORTS" and isinstance(node.value, ast.Dict):
+            return {
+                k.value: v.value
+                for k, v in zip(node.value.keys, node.value.values, strict=True)
+                if isinstance(k, ast.Constant) and isinstance(v, ast.Constant)
+            }
+    return {}
+
+
 def build(root: Path) -> Graph:
     """Parse every module under ``root``'s packages and resolve its internal imports."""
     root = Path(root)
     files = {module_name(root, p): p for p in source_files(root)}
     graph = Graph(modules=set(files), packages={m for m, p in files.items() if p.name == "__init__.py"})
+    lazy = {m: lazy_exports(p) for m, p in files.items() if p.name == "__init__.py"}
     for module, path in files.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         is_package = path.name == "__init__.py"
@@ -151,7 +170,8 @@ def build(root: Path) -> Graph:
                     base = ".".join(pkg + ([base] if base else []))
                 for alias in node.names:
                     sub = f"{base}.{alias.name}"
-                    targets.append(sub if sub in files else base)
+                    # a name a package exports lazily (PEP 562) is loaded from its module on access
+                    targets.append(sub if sub in files else lazy.get(base, {}).get(alias.name, base))
             for target in dict.fromkeys(t for t in targets if _internal(t)):
                 # an imported name that is a module we know, or its closest known parent
                 resolved = target
@@ -234,6 +254,40 @@ def layer_violations(graph: Graph) -> list[Import]:
     ]
 
 
+MODULE_REASON = "# deferred imports:"
+"""A module-wide reason for the deferred imports of a module (e.g. every command handler of a CLI)."""
+
+
+def unexplained_deferred(root: Path, graph: Graph) -> list[Import]:
+    """Deferred imports with no reason given: no ``deferred`` comment on the import line or in the
+    comment lines right above it, and no module-wide ``# deferred imports:`` comment."""
+    root = Path(root)
+    texts: dict[str, list[str]] = {}
+    out: list[Import] = []
+    for imp in graph.explicit():
+        if not imp.deferred:
+            continue
+        if imp.source not in texts:
+            files = {module_name(root, p): p for p in source_files(root)}
+            texts.update({m: p.read_text(encoding="utf-8").splitlines() for m, p in files.items() if m not in texts})
+        lines = texts[imp.source]
+        if any(line.startswith(MODULE_REASON) for line in lines):
+            continue
+        k = imp.line - 1
+        if "deferred" in lines[k]:
+            continue
+        k -= 1
+        explained = False
+        while k >= 0 and lines[k].strip().startswith(("#", "from ", "import ")):
+            if lines[k].strip().startswith("#") and "deferred" in lines[k]:
+                explained = True
+                break
+            k -= 1
+        if not explained:
+            out.append(imp)
+    return out
+
+
 def summary(root: Path) -> dict[str, object]:
     graph = build(root)
     explicit = graph.explicit()
@@ -246,6 +300,7 @@ def summary(root: Path) -> dict[str, object]:
         "deferred_import_statements": len({(i.source, i.line) for i in explicit if i.deferred}),
         "deferred_imports": sum(i.deferred for i in explicit),
         "redundant_deferred": len(redundant_deferred(graph)),
+        "unexplained_deferred": len(unexplained_deferred(root, graph)),
         "type_checking_only": graph.type_checking_only,
         "cycles_top_level": top_cycles,
         "cycles_all": all_cycles,
@@ -269,6 +324,7 @@ def main(argv: list[str]) -> int:
         "internal_import_statements",
         "deferred_import_statements",
         "redundant_deferred",
+        "unexplained_deferred",
         "type_checking_only",
     ):
         print(f"{key}: {s[key]}")
