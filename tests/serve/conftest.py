@@ -72,15 +72,15 @@ class TinyWorld:
         """The request run alone through ``generate`` under nested ``steer()`` contexts: (token ids, text)."""
         from steering_core.certify import load_certified
 
-        model, tokenizer = self.loaded.model, self.loaded.tokenizer
+        lm = self.loaded
         with ExitStack() as stack:
             for name, alpha, positions in terms:
                 vector = load_certified(self.vectors_dir / f"{name}.safetensors")
                 stack.enter_context(
-                    steer(model, vector, alpha, layers=self.layers[name], positions=positions)  # type: ignore[arg-type]
+                    steer(lm, vector, alpha, layers=self.layers[name], positions=positions)  # type: ignore[arg-type]
                 )
-            tokens = generate_tokens(model, tokenizer, [content], max_tokens, chat=chat)[0]
-            text = generate(model, tokenizer, [content], max_tokens, chat=chat)[0]
+            tokens = generate_tokens(lm, [content], max_tokens, chat=chat)[0]
+            text = generate(lm, [content], max_tokens, chat=chat)[0]
         return tokens, text
 
 

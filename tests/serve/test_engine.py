@@ -16,6 +16,7 @@ import torch
 
 from steering_core.errors import UnsupportedModelError
 from steering_core.generate import generate_tokens
+from steering_core.models import LoadedModel
 from steering_core.plan import Term, compile_plan
 from steering_core.prompts import chat_text
 from steering_core.serve.engine import Engine, Job, check_servable
@@ -93,7 +94,7 @@ def test_staggered_joins_and_leaves_equal_each_request_alone(world: tuple[Any, A
         engine.close()
     for job, prompt, plan, sink in zip(jobs, PROMPTS, PLANS, sinks, strict=True):
         with steer_rows(model, [plan]):
-            want = generate_tokens(model, tokenizer, [prompt], max_new_tokens=job.max_new_tokens)[0]
+            want = generate_tokens(LoadedModel(model=model, tokenizer=tokenizer), [prompt], max_new_tokens=job.max_new_tokens)[0]
         assert job.tokens == want, prompt
         assert [v for k, v in sink.events if k == "token"] == want
         assert sink.events[-1] == ("done", "length" if len(want) == job.max_new_tokens else "stop")
@@ -146,7 +147,7 @@ def test_jobs_admitted_together_are_prefilled_in_one_pass_and_equal_each_alone(w
         engine.close()
     for job, prompt, plan in zip(jobs, PROMPTS, PLANS, strict=False):
         with steer_rows(model, [plan]):
-            want = generate_tokens(model, tokenizer, [prompt], max_new_tokens=9)[0]
+            want = generate_tokens(LoadedModel(model=model, tokenizer=tokenizer), [prompt], max_new_tokens=9)[0]
         assert job.tokens == want, prompt
     assert hook_snapshot(model) == {}
 
@@ -180,7 +181,7 @@ def test_a_failing_group_prefill_retries_each_job_alone(world: tuple[Any, Any]) 
         handle.remove()
     for job, prompt, plan in zip(jobs, PROMPTS, PLANS, strict=False):
         with steer_rows(model, [plan]):
-            want = generate_tokens(model, tokenizer, [prompt], max_new_tokens=6)[0]
+            want = generate_tokens(LoadedModel(model=model, tokenizer=tokenizer), [prompt], max_new_tokens=6)[0]
         assert job.tokens == want, prompt
 
 

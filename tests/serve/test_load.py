@@ -167,9 +167,9 @@ def test_32_concurrent_mixed_requests_on_the_embedded_model(tmp_path: Any) -> No
                 for name, alpha, positions in terms:
                     vector = load_certified(tmp_path / f"{name}.safetensors")
                     stack.enter_context(
-                        steer(lm.model, vector, alpha, layers=vector.layer_indices, positions=positions)
+                        steer(lm, vector, alpha, layers=vector.layer_indices, positions=positions)
                     )  # type: ignore[arg-type]
-                return generate_tokens(lm.model, lm.tokenizer, [content], max_tokens)[0]
+                return generate_tokens(lm, [content], max_tokens)[0]
 
         stats = check_load(url, requests, reference)
         print(f"embedded load: {stats}")
