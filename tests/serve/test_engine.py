@@ -94,7 +94,9 @@ def test_staggered_joins_and_leaves_equal_each_request_alone(world: tuple[Any, A
         engine.close()
     for job, prompt, plan, sink in zip(jobs, PROMPTS, PLANS, sinks, strict=True):
         with steer_rows(model, [plan]):
-            want = generate_tokens(LoadedModel(model=model, tokenizer=tokenizer), [prompt], max_new_tokens=job.max_new_tokens)[0]
+            want = generate_tokens(
+                LoadedModel(model=model, tokenizer=tokenizer), [prompt], max_new_tokens=job.max_new_tokens
+            )[0]
         assert job.tokens == want, prompt
         assert [v for k, v in sink.events if k == "token"] == want
         assert sink.events[-1] == ("done", "length" if len(want) == job.max_new_tokens else "stop")

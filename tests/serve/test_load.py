@@ -166,9 +166,7 @@ def test_32_concurrent_mixed_requests_on_the_embedded_model(tmp_path: Any) -> No
             with ExitStack() as stack:
                 for name, alpha, positions in terms:
                     vector = load_certified(tmp_path / f"{name}.safetensors")
-                    stack.enter_context(
-                        steer(lm, vector, alpha, layers=vector.layer_indices, positions=positions)
-                    )  # type: ignore[arg-type]
+                    stack.enter_context(steer(lm, vector, alpha, layers=vector.layer_indices, positions=positions))  # type: ignore[arg-type]
                 return generate_tokens(lm, [content], max_tokens)[0]
 
         stats = check_load(url, requests, reference)
