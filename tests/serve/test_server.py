@@ -34,7 +34,8 @@ def wait_idle(url: str, timeout: float = 30.0) -> dict[str, Any]:
     while True:
         health = httpx.get(f"{url}/health", timeout=5).json()
         engine = health["engine"]
-        if engine["admitted"] == 0 and engine["running"] == 0 and engine["kv_cache_bytes"] == 0:
+        idle = engine["admitted"] == 0 and engine["running"] == 0 and engine["kv_cache_bytes"] == 0
+        if idle and engine.get("trim_pending", 0) == 0:  # and the burst's peak memory handed back
             return dict(health)
         if time.monotonic() > deadline:
             raise AssertionError(f"server not idle after {timeout} s: {health}")
