@@ -262,14 +262,11 @@ def unexplained_deferred(root: Path, graph: Graph) -> list[Import]:
     """Deferred imports with no reason given: no ``deferred`` comment on the import line or in the
     comment lines right above it, and no module-wide ``# deferred imports:`` comment."""
     root = Path(root)
-    texts: dict[str, list[str]] = {}
+    texts = {module_name(root, p): p.read_text(encoding="utf-8").splitlines() for p in source_files(root)}
     out: list[Import] = []
     for imp in graph.explicit():
         if not imp.deferred:
             continue
-        if imp.source not in texts:
-            files = {module_name(root, p): p for p in source_files(root)}
-            texts.update({m: p.read_text(encoding="utf-8").splitlines() for m, p in files.items() if m not in texts})
         lines = texts[imp.source]
         if any(line.startswith(MODULE_REASON) for line in lines):
             continue
