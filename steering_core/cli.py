@@ -15,8 +15,8 @@ Subcommands, grouped by the object they act on (one vocabulary: ``--model``, ``-
   (see :mod:`steering_core.certify`).
 * ``steer behaviour calibrate | run | lens``: behavioural style contracts, prompt-vs-injection,
   the 12 lens scores (baseline against steered).
-* ``steer conform --backend B``: the conformance kit (``spec/conformance.toml``) on one backend.
-* ``steer cprr board | run | cite | check``: the conjecture registry (``spec/cprr/``).
+* ``steer conform --backend B``: the conformance kit (``steering_core/data/conformance.toml``) on one backend.
+* ``steer cprr board | run | cite | check``: the conjecture registry (``steering_core/data/cprr/``).
 * ``steer report --out report/`` / ``steer plot FIGURE --data JSON --out FILE``: figures and the HTML report.
 * ``steer serve``: the OpenAI-compatible server.
 

@@ -1,6 +1,6 @@
 """The lens (bleed) eval: does a steering vector drag unrelated topics into neutral answers?
 
-A *lens* is a versioned regex vocabulary (``spec/lenses.json``, schema ``steering-spec/lenses/1``,
+A *lens* is a versioned regex vocabulary (``steering_core/data/lenses.json``, schema ``steering-spec/lenses/1``,
 version ``lenses-v1``: the seed's twelve lenses). The eval answers the ten neutral probes of
 ``lens-probes-v1`` (bread, grief, tides, ...) once unhooked and once steered through
 :func:`steering_core.steer.steer`, and scores every lens on both.

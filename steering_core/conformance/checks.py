@@ -1,4 +1,4 @@
-"""The conformance checks: one function per property of ``spec/conformance.toml``.
+"""The conformance checks: one function per property of ``steering_core/data/conformance.toml``.
 
 Each check gets a :class:`Context` (backend, oracle, fixture) and returns an :class:`Outcome`:
 ``pass``, ``fail``, ``unsupported`` (the backend lacks a capability the property needs; decided

@@ -131,7 +131,7 @@ def cmd_conform(args: argparse.Namespace) -> int:
 
 def add_subcommands(sub: Any) -> None:
     """Register ``conform`` on the ``steer`` parser."""
-    p = sub.add_parser("conform", help="check a steering backend against spec/conformance.toml")
+    p = sub.add_parser("conform", help="check a steering backend against the shipped conformance.toml")
     p.add_argument("--backend", required=True, choices=sorted(BACKENDS))
     add_model(p, help="embedded (default), smollm2, tiny-<arch>, a folder or an HF id")
     p.add_argument("--vector", default=None, help="a certified vector file (verified against the model first)")

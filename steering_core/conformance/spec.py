@@ -1,4 +1,4 @@
-"""Load ``spec/conformance.toml``: each conformance property once, with its oracle and tolerance.
+"""Load ``steering_core/data/conformance.toml``: each conformance property once, with its oracle and tolerance.
 
 The file ships with the package (``steering_core/data/conformance.toml``) and is read through
 :mod:`importlib.resources`, so an installed package finds it outside a checkout.

@@ -6,7 +6,7 @@ Modules (import them explicitly; this package imports nothing heavy on its own):
   formats and rounding-error bounds the implementation satisfies (single source for ops, the
   runtime contracts, tests and the SMT checks; it lives in the library layer, which the
   formal layer sits on).
-* :mod:`~steering_core.formal.registry`: loads and validates ``spec/properties.toml``.
+* :mod:`~steering_core.formal.registry`: loads and validates ``steering_core/data/properties.toml``.
 * :mod:`~steering_core.formal.smt_real`: z3 proofs of every property over the reals.
 * :mod:`~steering_core.formal.smt_float32`: z3 checks over IEEE-754 (FP theory, RNE) and the
   derived bounds.

@@ -399,7 +399,7 @@ def _conformance(data: ReportData) -> str:
         for r in runs
     )
     head = (
-        f'<p class="note">{esc(data.note("conformance"))}. Properties: spec/conformance.toml. '
+        f'<p class="note">{esc(data.note("conformance"))}. Properties: steering_core/data/conformance.toml. '
         f"A property a backend does not support is shown as not supported, never as passed. {esc(verdicts)}.</p>"
     )
     return _section("conformance", "Conformance", head + table(header, rows, css))

@@ -1,6 +1,6 @@
 """Mutation test: each deliberately broken backend makes its target property fail.
 
-A kit that passes everything proves nothing; here every property of spec/conformance.toml has
+A kit that passes everything proves nothing; here every property of steering_core/data/conformance.toml has
 a mutant (tests/conformance/mutants.py) carrying the bug it exists to catch, and the unbroken
 hook backend passes the same property on the same fixture (the control).
 """

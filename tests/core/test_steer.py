@@ -157,7 +157,7 @@ def test_hooked_layer_output_is_raw_output_plus_alpha_v(tiny: Any, alpha: float)
     # ...and bit for bit with IEEE float32 semantics fl(h + fl(fl(alpha) * v)).
     delta32 = v * torch.tensor(alpha, dtype=torch.float32)
     assert torch.equal(steered[0], raw[0] + delta32)
-    # The hook performs exactly the arithmetic the formal layer specifies (spec/properties.toml).
+    # The hook performs exactly the arithmetic the formal layer specifies (steering_core/data/properties.toml).
     assert torch.equal(steered[0], steer_tensor(raw[0], v, alpha))
 
 

@@ -1,6 +1,6 @@
 """Fixtures for the CPRR tests: tiny registries built from the committed protocols, synthetic records.
 
-Nothing here writes to ``spec/cprr``: every registry a test changes lives in ``tmp_path``.
+Nothing here writes to ``steering_core/data/cprr``: every registry a test changes lives in ``tmp_path``.
 """
 
 from __future__ import annotations

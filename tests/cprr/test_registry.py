@@ -1,4 +1,4 @@
-"""The committed registry (spec/cprr): valid, consistent, ported completely, with honest statuses."""
+"""The committed registry (steering_core/data/cprr): valid, consistent, ported completely, with honest statuses."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Each law is tested in float32, float16 and bfloat16 with the strategies of
 :mod:`steering_core.strategies` (zero, subnormal, tiny, moderate and huge entries), against
-the *float* statement recorded in ``spec/properties.toml``: bit-exact where the float status is
+the *float* statement recorded in ``steering_core/data/properties.toml``: bit-exact where the float status is
 ``holds``, within the proved bound (:mod:`steering_core.formal.bounds`) where it is
 ``counterexample``.
 """

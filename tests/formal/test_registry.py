@@ -1,4 +1,4 @@
-"""spec/properties.toml: parses, matches its JSON Schema, and rejects broken copies."""
+"""steering_core/data/properties.toml: parses, matches its JSON Schema, and rejects broken copies."""
 
 from __future__ import annotations
 
