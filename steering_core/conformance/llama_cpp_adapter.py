@@ -148,7 +148,8 @@ def model_gguf(lm: LoadedModel, workdir: Path) -> Path:
         if path.suffix in (".json", ".safetensors"):
             stat = path.stat()
             digest.update(f"{path.name}|{stat.st_size}|{stat.st_mtime_ns}|".encode())
-    target = cache_dir() / "llama-gguf" / f"{folder.name}-{digest.hexdigest()[:16]}-f32.gguf"
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in (lm.name or folder.name))
+    target = cache_dir() / "llama-gguf" / f"{stem}-{digest.hexdigest()[:16]}-f32.gguf"
     if not target.is_file():
         convert_to_gguf(folder, target)
     return target
