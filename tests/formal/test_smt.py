@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import z3
 
-from steering_core.formal import _fp_bounds, bounds, smt_float32, smt_real
+from steering_core import bounds  # the module whose constants the bound functions read
+from steering_core.formal import _fp_bounds, smt_float32, smt_real
 from steering_core.formal._smt import prove
 from steering_core.formal.registry import load_registry
 
