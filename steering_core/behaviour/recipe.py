@@ -51,7 +51,7 @@ from steering_core.behaviour.session import Session
 from steering_core.defaults import BEHAVIOUR_SEARCH_QUESTIONS, BEHAVIOUR_SEARCH_RATIOS, BEHAVIOUR_SEARCH_TOKENS
 from steering_core.errors import InvalidParameterError
 from steering_core.plan import Term
-from steering_core.vector import Aggregator, ReadPosition, SteeringVector
+from steering_core.vector import Aggregator, ReadPosition, Recipe, SteeringVector
 
 RECIPES_PATH = Path(__file__).resolve().parents[2] / "spec" / "behaviour" / "recipes.json"
 RECIPES_SCHEMA = "steering-spec/behaviour-recipes/1"
@@ -133,7 +133,6 @@ def recipe_vector(session: Session, style: str, recipe: ExtractionRecipe) -> Ste
     from steering_core.extract import aggregate, read_activations
     from steering_core.layers import hidden_size, locate
     from steering_core.models import model_name_of
-    from steering_core.vector import Recipe
 
     key = f"{style}|{recipe.name}"
     if key in session.vectors:
