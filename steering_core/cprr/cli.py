@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from steering_core.cli_options import note_deprecated, print_notes, subcommands
+from steering_core.cli_options import add_model, note_deprecated, print_notes, subcommands
 from steering_core.cprr import CITATION_FORMATS, STATUSES
 from steering_core.errors import SteeringError
 from steering_core.execute.options import add_executor_args
@@ -176,7 +176,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("ids", nargs="*", metavar="ID", help="conjecture ids, e.g. C-5 H-SV-1")
     p.add_argument("--all", action="store_true", help="every entry that has a runner")
     p.add_argument("--fast", action="store_true", help="with --all: only the cheap runners (no generation)")
-    p.add_argument("--model", default=None, help="override the protocol's model (evidence then does not conform)")
+    add_model(p, help="override the protocol's model (evidence then does not conform)")
     p.add_argument("--dry-run", action="store_true", help="measure and print, write nothing")
     add_executor_args(p)
 

@@ -13,6 +13,8 @@ import logging
 import sys
 from typing import Any
 
+from steering_core.cli_options import add_model
+
 # deferred imports: command handlers import what they run inside the handler, so that building
 # the parser at start-up (steer --help, argument errors) loads no torch, transformers, matplotlib
 # or z3 (tests/refactor/test_startup.py).
@@ -46,7 +48,7 @@ def _positive_float(text: str) -> float:
 def add_subcommand(sub: Any) -> None:
     """Register ``steer serve`` on the ``steer`` subparsers."""
     p = sub.add_parser("serve", help="OpenAI-compatible HTTP server; each request steers with certified vectors")
-    p.add_argument("--model", default="embedded", help="embedded, smollm2, a local folder, or a cached HF id")
+    add_model(p, default="embedded", help="embedded, smollm2, a local folder, or a cached HF id")
     p.add_argument("--vectors", required=True, help="folder of certified .safetensors files (each verified)")
     p.add_argument("--public-key", default=None, help="require every vector to be signed by this key")
     p.add_argument("--host", default=DEFAULTS["host"], help="listen address (default: loopback only)")
