@@ -61,6 +61,7 @@ WORKER = Path(__file__).with_name("llama_cpp_worker.py")
 CONVERT = Path(__file__).with_name("gguf_convert.py")
 PYTHON_ENV = "LLAMA_CPP_PYTHON"
 CONVERT_ENV = "LLAMA_CPP_CONVERT"
+THREADS_ENV = "LLAMA_CPP_THREADS"
 CONVERT_TIMEOUT_S = 3600
 
 
@@ -95,6 +96,18 @@ def llama_available() -> str | None:
     if not (llama_converter() / "convert_hf_to_gguf.py").is_file():
         return f"no llama.cpp converter in {llama_converter()} (scripts/fetch_llama_convert.sh, or set {CONVERT_ENV})"
     return None
+
+
+def default_threads(lm: LoadedModel) -> int:
+    """llama.cpp's thread count: ``$LLAMA_CPP_THREADS`` when set, else 1 for a tiny model and
+    ``min(4, cpu count)`` otherwise. (ggml's worker threads spin while they wait for each other:
+    on a machine shared with other work, 1 thread can be much faster than 2.)"""
+    env = os.environ.get(THREADS_ENV)
+    if env:
+        if not env.isdigit() or int(env) < 1:
+            raise InvalidParameterError(THREADS_ENV, "a positive integer", repr(env))
+        return int(env)
+    return 1 if lm.source == "tiny" else min(4, os.cpu_count() or 1)
 
 
 def _sha256_file(path: Path) -> str:
@@ -186,7 +199,7 @@ class LlamaCppBackend:
             self.gguf_sha256 = _sha256_file(self.gguf)
             self.n_seq_max = n_seq_max
             self._eos = sorted(eos_token_ids(lm.tokenizer, lm.model))
-            self.info = self._start(threads or (1 if lm.source == "tiny" else min(4, os.cpu_count() or 1)), n_ctx_seq)
+            self.info = self._start(threads or default_threads(lm), n_ctx_seq)
         except BaseException:
             self.close()
             raise
