@@ -123,8 +123,12 @@ def cmd_conform(args: argparse.Namespace) -> int:
     finally:
         backend.close()
     print(report.table())
+    text = json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    if args.json == "-":  # --json -: the record on stdout, after the table
+        sys.stdout.write(text)
+        return 0 if report.passed else 1
     target = Path(args.json) if args.json else DEFAULT_OUT / f"{args.backend}.json"
-    write_text_atomic(target, json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(target, text)
     print(f"wrote {target}", file=sys.stderr)
     return 0 if report.passed else 1
 
