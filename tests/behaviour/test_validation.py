@@ -122,3 +122,20 @@ def test_main_prints_the_table_and_exits_zero(capsys: pytest.CaptureFixture[str]
     assert "| socratic | +clarifying_share |" in out
     assert main(["--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["style"] == "terse"
+
+
+def test_recorded_baseline_room_matches_the_current_metrics() -> None:
+    """spec/behaviour/questions/baseline-room.json was scored with today's metrics; every set has room (> 0)."""
+    from steering_core.behaviour.metrics import METRICS_VERSION
+    from steering_core.behaviour.questions import QUESTIONS_DIR, load_question_set
+
+    record = json.loads((QUESTIONS_DIR / "baseline-room.json").read_text(encoding="utf-8"))
+    assert record["metrics_version"] == METRICS_VERSION
+    assert len(record["sets"]) == 8
+    for row in record["sets"].values():
+        style, direction = row["style"], row["direction"]
+        assert row["question_set_sha256"] == load_question_set(style, direction).sha256
+        scores = [style_score(style, a) for a in row["baseline_answers"]]
+        assert scores == pytest.approx(row["baseline_scores"])
+        assert room(style, direction, row["baseline_answers"]) == pytest.approx(row["room"])
+        assert row["room"] > 0
