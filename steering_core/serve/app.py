@@ -31,6 +31,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -527,8 +528,6 @@ def create_app(loaded: LoadedModel, vectors: VectorSet, settings: ServeSettings,
     def openapi() -> dict[str, Any]:
         """The generated schema, with the served vector names as the enum of ``steering[].vector``."""
         if app.openapi_schema is None:
-            from fastapi.openapi.utils import get_openapi
-
             spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             names = sorted(vectors.vectors)
             term = spec.get("components", {}).get("schemas", {}).get("SteeringTerm", {})

@@ -32,6 +32,9 @@ reason)`` or ``("error", message)``). Only the engine thread runs the model.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import inspect
 import logging
 import threading
 import time
@@ -44,6 +47,8 @@ from typing import Any
 
 import torch
 from torch import nn
+from transformers import DynamicCache
+from transformers.cache_utils import DynamicLayer
 
 from steering_core.errors import InvalidParameterError, UnsupportedModelError
 from steering_core.generate import eos_token_ids
@@ -91,9 +96,6 @@ def check_servable(model: nn.Module) -> None:
     Raises:
         UnsupportedModelError: naming what is not supported.
     """
-    from transformers import DynamicCache
-    from transformers.cache_utils import DynamicLayer
-
     config = getattr(model, "config", None)
     if config is None:
         raise UnsupportedModelError("serve: the model has no config")
@@ -120,9 +122,6 @@ def release_free_memory() -> bool:
     """
     global _TRIM
     if _TRIM is None:
-        import ctypes
-        import ctypes.util
-
         try:
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
             _TRIM = libc.malloc_trim
@@ -144,8 +143,6 @@ def _kv(cache: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:
 
 
 def _cache(tensors: list[tuple[torch.Tensor, torch.Tensor]]) -> Any:
-    from transformers import DynamicCache
-
     return DynamicCache(ddp_cache_data=tensors)
 
 
@@ -243,8 +240,6 @@ class Engine:
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InvalidParameterError(name, f"an int >= {low}", repr(value))
         check_servable(model)
-        import inspect
-
         self.model = model
         self.eos = eos_token_ids(tokenizer, model)
         self.max_batch = max_batch
@@ -341,8 +336,6 @@ class Engine:
 
     def _prefill(self, jobs: list[Job]) -> None:
         """Prefill ``jobs`` in one left-padded forward pass; the unfinished ones join the batch."""
-        from transformers import DynamicCache
-
         lengths = [len(job.prompt_ids) for job in jobs]
         width = max(lengths)
         ids = torch.zeros((len(jobs), width), dtype=torch.long)

@@ -65,6 +65,7 @@ class VllmServeEngine:
         max_model_len: int | None = None,
         **llm_kwargs: Any,
     ) -> None:
+        # deferred: vLLM exists only in .venv-vllm; this module must import without it
         from steering_core.vllm.engine import SteeredLLM
         from steering_core.vllm.loop import EngineLoop
 

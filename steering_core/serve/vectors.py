@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from steering_core.certify.verify import to_steering_vector, verify_file
+from steering_core.errors import InvalidParameterError
 from steering_core.models import LoadedModel
 from steering_core.vector import SteeringVector
 
@@ -73,8 +75,6 @@ class VectorSet:
 
 
 def _served(name: str, path: Path, report: Any, checked: bool) -> ServedVector:
-    from steering_core.certify.verify import to_steering_vector
-
     certified = report.certified
     body = certified.body
     vector = to_steering_vector(certified)
@@ -104,9 +104,6 @@ def load_vector_set(
     Raises:
         InvalidParameterError: ``folder`` is not a directory, or holds more than ``max_files`` entries.
     """
-    from steering_core.certify.verify import verify_file
-    from steering_core.errors import InvalidParameterError
-
     root = Path(folder)
     if not root.is_dir():
         raise InvalidParameterError("vectors", "a folder of certified .safetensors files", str(folder))

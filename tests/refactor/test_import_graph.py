@@ -89,9 +89,9 @@ def test_the_checker_sees_a_cycle_through_a_package_init(tmp_path: Path) -> None
 
 
 # Packages whose deferred imports still await a reason or a move to the top (each is being
-# reworked by its own issue: behaviour 18, conformance 16, serve); and the deprecated
+# reworked by its own issue: behaviour 18, conformance 16); and the deprecated
 # SteeringVector.apply, which goes with its alias.
-PENDING_REASONS = ("steering_core.behaviour.", "steering_core.conformance.", "steering_core.serve.")
+PENDING_REASONS = ("steering_core.behaviour.", "steering_core.conformance.")
 PENDING_IMPORTS = {("steering_core.vector", "steering_core.steer")}
 
 
