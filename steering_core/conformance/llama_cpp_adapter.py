@@ -98,16 +98,18 @@ def llama_available() -> str | None:
     return None
 
 
-def default_threads(lm: LoadedModel) -> int:
-    """llama.cpp's thread count: ``$LLAMA_CPP_THREADS`` when set, else 1 for a tiny model and
-    ``min(4, cpu count)`` otherwise. (ggml's worker threads spin while they wait for each other:
-    on a machine shared with other work, 1 thread can be much faster than 2.)"""
+def default_threads() -> int:
+    """llama.cpp's thread count: ``$LLAMA_CPP_THREADS`` when set, else 1.
+
+    ggml's worker threads spin while they wait for each other: on a loaded 2-core machine the
+    SmolLM2 kit ran 15.6 min with 1 thread and had not finished after 60 min with 2 (the
+    reference loop, not llama.cpp, dominates a run with 1 thread)."""
     env = os.environ.get(THREADS_ENV)
     if env:
         if not env.isdigit() or int(env) < 1:
             raise InvalidParameterError(THREADS_ENV, "a positive integer", repr(env))
         return int(env)
-    return 1 if lm.source == "tiny" else min(4, os.cpu_count() or 1)
+    return 1
 
 
 def _sha256_file(path: Path) -> str:
@@ -199,7 +201,7 @@ class LlamaCppBackend:
             self.gguf_sha256 = _sha256_file(self.gguf)
             self.n_seq_max = n_seq_max
             self._eos = sorted(eos_token_ids(lm.tokenizer, lm.model))
-            self.info = self._start(threads or default_threads(lm), n_ctx_seq)
+            self.info = self._start(threads or default_threads(), n_ctx_seq)
         except BaseException:
             self.close()
             raise
