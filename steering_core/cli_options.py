@@ -65,8 +65,12 @@ def one_layer(text: str) -> list[int]:
     return layers
 
 
-class _DeprecatedLayer(argparse.Action):
-    """``--layer N``: stores ``[N]`` under ``layers`` and records the deprecation note."""
+class StoreAction(argparse.Action):
+    """An action that stores :meth:`value` of what was given (a subclass may record a deprecation note there)."""
+
+    def value(self, namespace: argparse.Namespace, values: Any) -> Any:
+        """What to store under ``dest`` for ``values`` (default: ``values`` unchanged)."""
+        return values
 
     def __call__(
         self,
@@ -75,8 +79,15 @@ class _DeprecatedLayer(argparse.Action):
         values: Any,
         option_string: str | None = None,
     ) -> None:
-        setattr(namespace, self.dest, [values])
+        setattr(namespace, self.dest, self.value(namespace, values))
+
+
+class _DeprecatedLayer(StoreAction):
+    """``--layer N``: stores ``[N]`` under ``layers`` and records the deprecation note."""
+
+    def value(self, namespace: argparse.Namespace, values: Any) -> Any:
         note_deprecated(namespace, "--layer", "--layers")
+        return [values]
 
 
 def add_model(parser: argparse.ArgumentParser, *, default: str | None = None, help: str = MODEL_HELP) -> None:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from steering_core.cli_options import add_model, note_deprecated, print_notes, subcommands
+from steering_core.cli_options import StoreAction, add_model, note_deprecated, print_notes, subcommands
 from steering_core.cprr import CITATION_FORMATS, STATUSES
 from steering_core.errors import SteeringError
 from steering_core.execute.options import add_executor_args
@@ -73,20 +73,14 @@ def cmd_board(args: argparse.Namespace) -> int:
 _BARE_JSON = "\0bare"  # `--json` without FILE: the old flag spelling, rows to stdout
 
 
-class _JsonFile(argparse.Action):
+class _JsonFile(StoreAction):
     """``--json FILE``; a bare ``--json`` (the old flag) still prints to stdout, with a deprecation note."""
 
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
+    def value(self, namespace: argparse.Namespace, values: Any) -> Any:
         if values is None:
             note_deprecated(namespace, "steer cprr board --json (a flag)", "--json - (stdout) or --json FILE")
-            values = _BARE_JSON
-        setattr(namespace, self.dest, values)
+            return _BARE_JSON
+        return values
 
 
 def cmd_run(args: argparse.Namespace) -> int:

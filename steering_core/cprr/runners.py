@@ -269,6 +269,20 @@ class RunContext:
             self._answers[key] = generate(self.loaded, list(prompts), max_new_tokens)
         return list(self._answers[key])
 
+    def steered_input(
+        self, vector: Any, alpha: float, layers: int | Sequence[int], prompts: Sequence[str], max_new_tokens: int
+    ) -> tuple[list[int], tuple[Any, ...]]:
+        """Record a steered generation's inputs; its layers as a list and its answer-cache key.
+
+        Shared by every context's :meth:`steered` (in-process here, as execution cells in
+        :class:`steering_core.execute.cprr_context.ExecutorRunContext`).
+        """
+        chosen = [layers] if isinstance(layers, int) else list(layers)
+        self.inputs.append(
+            {"steered": list(prompts), "alpha": alpha, "layers": chosen, "max_new_tokens": max_new_tokens}
+        )
+        return chosen, ("steered", _vector_digest(vector, chosen), alpha, tuple(chosen), tuple(prompts), max_new_tokens)
+
     def steered(
         self, vector: Any, alpha: float, layers: int | Sequence[int], prompts: Sequence[str], max_new_tokens: int
     ) -> list[str]:
@@ -277,11 +291,7 @@ class RunContext:
         from steering_core.generate import generate
         from steering_core.steer import steer
 
-        chosen = [layers] if isinstance(layers, int) else list(layers)
-        self.inputs.append(
-            {"steered": list(prompts), "alpha": alpha, "layers": chosen, "max_new_tokens": max_new_tokens}
-        )
-        key = ("steered", _vector_digest(vector, chosen), alpha, tuple(chosen), tuple(prompts), max_new_tokens)
+        chosen, key = self.steered_input(vector, alpha, layers, prompts, max_new_tokens)
         if key not in self._answers:
             self.log(f"generating {len(prompts)} answers (alpha {alpha:.4g} at layers {chosen})")
             with steer(self.loaded, vector, alpha, layers=chosen):

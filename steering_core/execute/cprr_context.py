@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from steering_core.cprr.runners import RunContext, _vector_digest, deterministic
+from steering_core.cprr.runners import RunContext, deterministic
 from steering_core.execute.cell import Cell, VectorPayload
 from steering_core.execute.grids import answer_cells
 from steering_core.vector import SteeringVector
@@ -109,11 +109,7 @@ class ExecutorRunContext(RunContext):
         """Greedy answers while steering with ``alpha * vector`` at ``layers`` (every position), as cells."""
         import torch
 
-        chosen = [layers] if isinstance(layers, int) else list(layers)
-        self.inputs.append(
-            {"steered": list(prompts), "alpha": alpha, "layers": chosen, "max_new_tokens": max_new_tokens}
-        )
-        key = ("steered", _vector_digest(vector, chosen), alpha, tuple(chosen), tuple(prompts), max_new_tokens)
+        chosen, key = self.steered_input(vector, alpha, layers, prompts, max_new_tokens)
         if key not in self._answers:
             if isinstance(vector, torch.Tensor):
                 selected = SteeringVector(
