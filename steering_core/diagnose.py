@@ -19,13 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, overload
+from typing import Any
 
 import torch
-from torch import nn
 
 from steering_core.argcheck import check_layers
-from steering_core.deprecation import split_loaded
+from steering_core.deprecation import model_first
 from steering_core.errors import InvalidParameterError
 from steering_core.extract import forward_capture
 from steering_core.layers import locate
@@ -64,35 +63,20 @@ class LayerDiagnosis:
         return asdict(self)
 
 
-@overload
+@model_first
+@torch.no_grad()
 def residual_norms(
     lm: LoadedModel,
     prompts: Sequence[str],
     layers: Sequence[int] | None = None,
     chat: bool = True,
     batch_size: int = 8,
-) -> list[LayerNorms]: ...
-@overload
-def residual_norms(lm: nn.Module, *args: Any, **kwargs: Any) -> list[LayerNorms]: ...  # deprecated form
-def residual_norms(lm: Any = None, *args: Any, **kwargs: Any) -> list[LayerNorms]:
+) -> list[LayerNorms]:
     """Per-layer residual-norm statistics (see the module docstring).
 
-    ``residual_norms(lm, prompts, layers=None, chat=True, batch_size=8)``. Deprecated:
-    ``residual_norms(model, tokenizer, prompts, ...)``.
+    Deprecated: ``residual_norms(model, tokenizer, prompts, ...)``.
     """
-    model, tokenizer, args, kwargs = split_loaded(lm, args, kwargs, "residual_norms")
-    return _residual_norms(model, tokenizer, *args, **kwargs)
-
-
-@torch.no_grad()
-def _residual_norms(
-    model: nn.Module,
-    tokenizer: Any,
-    prompts: Sequence[str],
-    layers: Sequence[int] | None = None,
-    chat: bool = True,
-    batch_size: int = 8,
-) -> list[LayerNorms]:
+    model, tokenizer = lm.model, lm.tokenizer
     _, blocks = locate(model)
     chosen = list(range(len(blocks))) if layers is None else check_layers(layers, len(blocks))
     if isinstance(prompts, (str, bytes)) or not isinstance(prompts, Sequence) or not prompts:

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, overload
+from typing import Any
 
 import torch
 from torch import nn
 
 from steering_core.argcheck import check_layers
-from steering_core.deprecation import keyword_lm, renamed_keyword, split_loaded
+from steering_core.deprecation import model_first, renamed_keyword
 from steering_core.errors import InvalidParameterError
 from steering_core.layers import hidden_size, locate, split_output
-from steering_core.models import LoadedModel, is_loaded, model_name_of
+from steering_core.models import LoadedModel, model_name_of
 from steering_core.prompts import EncodedBatch, encode
 from steering_core.styles import ContrastPair, Style, as_style, make_style
 from steering_core.vector import Aggregator, ReadPosition, Recipe, SteeringVector
@@ -84,10 +84,10 @@ def _check_read_at(read_at: object, name: str) -> None:
         raise InvalidParameterError(name, f"one of {READ_POSITIONS}", repr(read_at))
 
 
+@model_first
 @torch.no_grad()
-def _read_activations(
-    model: nn.Module,
-    tokenizer: Any,
+def read_activations(
+    lm: LoadedModel,
     prompts: Sequence[str],
     layers: int | Sequence[int] | None = None,
     read_at: ReadPosition = "last",
@@ -96,6 +96,12 @@ def _read_activations(
     *,
     position: ReadPosition | None = None,
 ) -> torch.Tensor:
+    """Activations of ``prompts`` read at ``read_at``, float32, shape ``(n_prompts, n_layers, hidden)``.
+
+    One forward pass per batch captures every requested layer (default: all layers).
+    Deprecated: ``read_activations(model, tokenizer, prompts, ...)`` and the keyword ``position``.
+    """
+    model, tokenizer = lm.model, lm.tokenizer
     read_at = renamed_keyword("read_activations", "position", position, "read_at", read_at, "last")
     _check_read_at(read_at, "read_at" if position is None else "position")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -115,30 +121,6 @@ def _read_activations(
             summed = torch.einsum("blsd,bs->bld", stacked, weights)
             rows.append(summed / weights.sum(dim=1).clamp(min=1.0)[:, None, None])
     return torch.cat(rows, dim=0)
-
-
-@overload
-def read_activations(
-    lm: LoadedModel,
-    prompts: Sequence[str],
-    layers: int | Sequence[int] | None = None,
-    read_at: ReadPosition = "last",
-    chat: bool = True,
-    batch_size: int = 16,
-    *,
-    position: ReadPosition | None = None,
-) -> torch.Tensor: ...
-@overload
-def read_activations(lm: nn.Module, *args: Any, **kwargs: Any) -> torch.Tensor: ...  # deprecated form
-def read_activations(lm: Any = None, *args: Any, **kwargs: Any) -> torch.Tensor:
-    """Activations of ``prompts`` read at ``read_at``, float32, shape ``(n_prompts, n_layers, hidden)``.
-
-    ``read_activations(lm, prompts, layers=None, read_at="last", chat=True, batch_size=16)``.
-    One forward pass per batch captures every requested layer (default: all layers).
-    Deprecated: ``read_activations(model, tokenizer, prompts, ...)`` and the keyword ``position``.
-    """
-    model, tokenizer, args, kwargs = split_loaded(lm, args, kwargs, "read_activations")
-    return _read_activations(model, tokenizer, *args, **kwargs)
 
 
 def aggregate(diffs: torch.Tensor, aggregator: Aggregator) -> torch.Tensor:
@@ -161,47 +143,7 @@ def aggregate(diffs: torch.Tensor, aggregator: Aggregator) -> torch.Tensor:
     return out
 
 
-def _extract(
-    model: nn.Module,
-    tokenizer: Any,
-    style: str | Style | Iterable[ContrastPair | Sequence[str]] = "terse",
-    layers: int | Sequence[int] | None = None,
-    read_at: ReadPosition = "last",
-    aggregator: Aggregator = "mean",
-    normalize: bool = False,
-    chat: bool = True,
-    batch_size: int = 16,
-    model_name: str | None = None,
-    *,
-    position: ReadPosition | None = None,
-) -> SteeringVector:
-    read_at = renamed_keyword("extract", "position", position, "read_at", read_at, "last")
-    _check_read_at(read_at, "read_at" if position is None else "position")
-    if tokenizer is None:
-        raise InvalidParameterError("tokenizer", "the model's tokenizer", None)
-    style_obj = as_style(style) if isinstance(style, (str, Style)) else make_style("custom", style)
-    n_layers = len(locate(model)[1])
-    chosen = list(range(n_layers)) if layers is None else check_layers(layers, n_layers)
-    prompts: list[str] = []
-    for pair in style_obj.pairs:
-        prompts.extend([pair.positive, pair.negative])
-    acts = _read_activations(model, tokenizer, prompts, chosen, read_at, chat, batch_size)
-    diffs = acts[0::2] - acts[1::2]  # (n_pairs, n_layers, hidden)
-    vectors = aggregate(diffs, aggregator)
-    result = SteeringVector(
-        directions={layer: vectors[i].contiguous() for i, layer in enumerate(chosen)},
-        hidden_size=hidden_size(model),
-        num_layers=n_layers,
-        model_name=model_name or model_name_of(model),
-        style=style_obj.name,
-        recipe=Recipe(
-            pairs=style_obj.pairs, read_at=read_at, aggregator=aggregator, normalized=False, chat_template=chat
-        ),
-    )
-    return result.normalized() if normalize else result
-
-
-@overload
+@model_first
 def extract(
     lm: LoadedModel,
     style: str | Style | Iterable[ContrastPair | Sequence[str]] = "terse",
@@ -214,23 +156,39 @@ def extract(
     model_name: str | None = None,
     *,
     position: ReadPosition | None = None,
-) -> SteeringVector: ...
-@overload
-def extract(lm: nn.Module, *args: Any, **kwargs: Any) -> SteeringVector: ...  # deprecated form
-def extract(lm: Any = None, *args: Any, **kwargs: Any) -> SteeringVector:
+) -> SteeringVector:
     """Extract a steering vector for ``style`` at ``layers`` (default: every layer).
 
-    ``extract(lm, style="terse", layers=None, read_at="last", aggregator="mean",
-    normalize=False, chat=True, batch_size=16, model_name=None)``: ``lm`` is a
-    :class:`steering_core.models.LoadedModel`; ``style`` a seed style name, a :class:`Style`, or
-    an iterable of pairs; ``read_at`` where activations are read (``last`` token of the templated
-    prompt, or ``mean`` over the instruction's own tokens). ``model_name`` defaults to
-    ``lm.name``. Deprecated: ``extract(model, tokenizer, ...)`` and the keyword ``position``.
+    ``lm`` is a :class:`steering_core.models.LoadedModel`; ``style`` a seed style name, a
+    :class:`Style`, or an iterable of pairs; ``read_at`` where activations are read (``last``
+    token of the templated prompt, or ``mean`` over the instruction's own tokens).
+    ``model_name`` defaults to ``lm.name``. Deprecated: ``extract(model, tokenizer, ...)`` and
+    the keyword ``position``.
 
     Post: a :class:`SteeringVector` in float32 with one finite direction per requested layer.
     """
-    lm, kwargs = keyword_lm(lm, kwargs, "extract", stacklevel=4)
-    model, tokenizer, args, kwargs = split_loaded(lm, args, kwargs, "extract")
-    if is_loaded(lm) and len(args) < 8 and kwargs.get("model_name") is None:
-        kwargs["model_name"] = getattr(lm, "name", None)
-    return _extract(model, tokenizer, *args, **kwargs)
+    model, tokenizer = lm.model, lm.tokenizer
+    read_at = renamed_keyword("extract", "position", position, "read_at", read_at, "last")
+    _check_read_at(read_at, "read_at" if position is None else "position")
+    if tokenizer is None:
+        raise InvalidParameterError("tokenizer", "the model's tokenizer", None)
+    style_obj = as_style(style) if isinstance(style, (str, Style)) else make_style("custom", style)
+    n_layers = len(locate(model)[1])
+    chosen = list(range(n_layers)) if layers is None else check_layers(layers, n_layers)
+    prompts: list[str] = []
+    for pair in style_obj.pairs:
+        prompts.extend([pair.positive, pair.negative])
+    acts = read_activations(lm, prompts, chosen, read_at, chat, batch_size)
+    diffs = acts[0::2] - acts[1::2]  # (n_pairs, n_layers, hidden)
+    vectors = aggregate(diffs, aggregator)
+    result = SteeringVector(
+        directions={layer: vectors[i].contiguous() for i, layer in enumerate(chosen)},
+        hidden_size=hidden_size(model),
+        num_layers=n_layers,
+        model_name=model_name or getattr(lm, "name", None) or model_name_of(model),
+        style=style_obj.name,
+        recipe=Recipe(
+            pairs=style_obj.pairs, read_at=read_at, aggregator=aggregator, normalized=False, chat_template=chat
+        ),
+    )
+    return result.normalized() if normalize else result

@@ -37,13 +37,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 import torch
 from torch import nn
 
 from steering_core.atomic import atomic_dir
-from steering_core.deprecation import split_loaded
+from steering_core.deprecation import model_first
 from steering_core.errors import UnsupportedModelError
 from steering_core.layers import locate
 from steering_core.models import LoadedModel
@@ -215,37 +215,25 @@ def _llama_config_for(config: Any) -> Any:
     return LlamaConfig(attention_bias=True, mlp_bias=True, **fields)
 
 
-@overload
-def export_folded(lm: LoadedModel, deltas: Mapping[int, torch.Tensor], out_dir: str | os.PathLike[str]) -> Path: ...
-@overload
-def export_folded(lm: nn.Module, *args: Any, **kwargs: Any) -> Path: ...  # deprecated form
-def export_folded(lm: Any = None, *args: Any, **kwargs: Any) -> Path:
-    """Write ``lm``'s model with ``deltas`` folded in as a normal model folder (atomically).
-
-    ``export_folded(lm, deltas, out_dir)``; the tokenizer (if any) is saved with it.
-    Deprecated: ``export_folded(model, tokenizer, deltas, out_dir)``. See :func:`_export_folded`.
-    """
-    model, tokenizer, args, kwargs = split_loaded(lm, args, kwargs, "export_folded")
-    return _export_folded(model, tokenizer, *args, **kwargs)
-
-
-def _export_folded(
-    model: nn.Module,
-    tokenizer: Any,
+@model_first
+def export_folded(
+    lm: LoadedModel,
     deltas: Mapping[int, torch.Tensor],
     out_dir: str | os.PathLike[str],
 ) -> Path:
-    """Write ``model`` with ``deltas`` folded in as a normal model folder (atomically).
+    """Write ``lm``'s model with ``deltas`` folded in as a normal model folder (atomically).
 
-    The folder reloads with ``AutoModelForCausalLM.from_pretrained`` and computes what the
-    steered model computes (every position; see the module docstring). ``model`` itself is
-    left exactly as it was.
+    The tokenizer (if any) is saved with it. The folder reloads with
+    ``AutoModelForCausalLM.from_pretrained`` and computes what the steered model computes (every
+    position; see the module docstring). ``lm.model`` itself is left exactly as it was.
+    Deprecated: ``export_folded(model, tokenizer, deltas, out_dir)``.
 
     Raises:
         UnsupportedModelError: the architecture cannot be expressed (see the module docstring).
     """
     from transformers import LlamaForCausalLM
 
+    model, tokenizer = lm.model, lm.tokenizer
     config = _llama_config_for(model.config)
     target = Path(out_dir)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -6,18 +6,18 @@ so a steered answer differs from the baseline only because of the steering.
 
 Every function takes the loaded model first (``generate(lm, prompts)``); the old
 ``generate(model, tokenizer, prompts)`` form works for one more release with a
-:class:`DeprecationWarning` (:func:`steering_core.models.split_loaded`).
+:class:`DeprecationWarning` (:func:`steering_core.deprecation.model_first`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, overload
+from typing import Any
 
 import torch
 from torch import nn
 
-from steering_core.deprecation import split_loaded
+from steering_core.deprecation import model_first
 from steering_core.errors import InvalidParameterError
 from steering_core.models import LoadedModel
 from steering_core.prompts import check_prompts, encode, pad_token_id
@@ -52,10 +52,10 @@ def eos_token_ids(tokenizer: Any, model: nn.Module) -> set[int]:
     return ids
 
 
+@model_first
 @torch.no_grad()
-def _generate_tokens(
-    model: nn.Module,
-    tokenizer: Any,
+def generate_tokens(
+    lm: LoadedModel,
     prompts: Sequence[str],
     max_new_tokens: int = 96,
     min_new_tokens: int = 0,
@@ -63,6 +63,11 @@ def _generate_tokens(
     use_cache: bool = True,
     on_step: StepCallback | None = None,
 ) -> list[list[int]]:
+    """Greedy new-token ids for each prompt (one batch, left-padded), cut after the first EOS.
+
+    Deprecated: ``generate_tokens(model, tokenizer, prompts, ...)``.
+    """
+    model, tokenizer = lm.model, lm.tokenizer
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
         raise InvalidParameterError("max_new_tokens", "an int >= 1", repr(max_new_tokens))
     if (
@@ -78,7 +83,7 @@ def _generate_tokens(
     device = next(model.parameters()).device
     batch = encode(tokenizer, prompts, chat=chat, device=device)
     processors = LogitsProcessorList([_StepCounter(on_step)]) if on_step is not None else None
-    output = model.generate(  # type: ignore[operator]
+    output = model.generate(
         input_ids=batch.input_ids,
         attention_mask=batch.attention_mask,
         max_new_tokens=max_new_tokens,
@@ -100,49 +105,7 @@ def _generate_tokens(
     return cut
 
 
-@overload
-def generate_tokens(
-    lm: LoadedModel,
-    prompts: Sequence[str],
-    max_new_tokens: int = 96,
-    min_new_tokens: int = 0,
-    chat: bool = True,
-    use_cache: bool = True,
-    on_step: StepCallback | None = None,
-) -> list[list[int]]: ...
-@overload
-def generate_tokens(lm: nn.Module, *args: Any, **kwargs: Any) -> list[list[int]]: ...  # deprecated form
-def generate_tokens(lm: Any = None, *args: Any, **kwargs: Any) -> list[list[int]]:
-    """Greedy new-token ids for each prompt (one batch, left-padded), cut after the first EOS.
-
-    ``generate_tokens(lm, prompts, max_new_tokens=96, min_new_tokens=0, chat=True,
-    use_cache=True, on_step=None)``. Deprecated: ``generate_tokens(model, tokenizer, prompts, ...)``.
-    """
-    model, tokenizer, args, kwargs = split_loaded(lm, args, kwargs, "generate_tokens")
-    return _generate_tokens(model, tokenizer, *args, **kwargs)
-
-
-def _generate(
-    model: nn.Module,
-    tokenizer: Any,
-    prompts: Sequence[str],
-    max_new_tokens: int = 96,
-    chat: bool = True,
-    batch_size: int = 8,
-    on_step: StepCallback | None = None,
-) -> list[str]:
-    prompts = check_prompts(prompts, tokenizer, chat)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise InvalidParameterError("batch_size", "an int >= 1", repr(batch_size))
-    answers: list[str] = []
-    for start in range(0, len(prompts), batch_size):
-        chunk = prompts[start : start + batch_size]
-        for ids in _generate_tokens(model, tokenizer, chunk, max_new_tokens, chat=chat, on_step=on_step):
-            answers.append(tokenizer.decode(ids, skip_special_tokens=True).strip())
-    return answers
-
-
-@overload
+@model_first
 def generate(
     lm: LoadedModel,
     prompts: Sequence[str],
@@ -150,41 +113,27 @@ def generate(
     chat: bool = True,
     batch_size: int = 8,
     on_step: StepCallback | None = None,
-) -> list[str]: ...
-@overload
-def generate(lm: nn.Module, *args: Any, **kwargs: Any) -> list[str]: ...  # deprecated form
-def generate(lm: Any = None, *args: Any, **kwargs: Any) -> list[str]:
+) -> list[str]:
     """Greedy answers (decoded text) for ``prompts``, ``batch_size`` prompts at a time.
 
-    ``generate(lm, prompts, max_new_tokens=96, chat=True, batch_size=8, on_step=None)``.
     Deprecated: ``generate(model, tokenizer, prompts, ...)``.
 
     Raises:
         InvalidParameterError, EmptyPromptError: bad prompts (:func:`steering_core.prompts.check_prompts`)
             or ``batch_size`` not an int >= 1, before anything runs.
     """
-    model, tokenizer, args, kwargs = split_loaded(lm, args, kwargs, "generate")
-    return _generate(model, tokenizer, *args, **kwargs)
+    prompts = check_prompts(prompts, lm.tokenizer, chat)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidParameterError("batch_size", "an int >= 1", repr(batch_size))
+    answers: list[str] = []
+    for start in range(0, len(prompts), batch_size):
+        chunk = prompts[start : start + batch_size]
+        for ids in generate_tokens(lm, chunk, max_new_tokens, chat=chat, on_step=on_step):
+            answers.append(lm.tokenizer.decode(ids, skip_special_tokens=True).strip())
+    return answers
 
 
-def _steered_generate(
-    model: nn.Module,
-    tokenizer: Any,
-    vector: SteeringVector | torch.Tensor,
-    alpha: float,
-    prompts: Sequence[str],
-    layers: int | Iterable[int] | None = None,
-    positions: Positions = "all",
-    max_new_tokens: int = 96,
-    batch_size: int = 8,
-    on_step: StepCallback | None = None,
-) -> list[str]:
-    prompts = check_prompts(prompts, tokenizer)  # refused before anything is installed
-    with steer(model, vector, alpha, layers=layers, positions=positions):
-        return _generate(model, tokenizer, prompts, max_new_tokens, batch_size=batch_size, on_step=on_step)
-
-
-@overload
+@model_first
 def steered_generate(
     lm: LoadedModel,
     vector: SteeringVector | torch.Tensor,
@@ -195,15 +144,11 @@ def steered_generate(
     max_new_tokens: int = 96,
     batch_size: int = 8,
     on_step: StepCallback | None = None,
-) -> list[str]: ...
-@overload
-def steered_generate(lm: nn.Module, *args: Any, **kwargs: Any) -> list[str]: ...  # deprecated form
-def steered_generate(lm: Any = None, *args: Any, **kwargs: Any) -> list[str]:
+) -> list[str]:
     """Greedy answers for ``prompts`` while steering with ``alpha * vector`` at ``layers``.
 
-    ``steered_generate(lm, vector, alpha, prompts, layers=None, positions="all",
-    max_new_tokens=96, batch_size=8, on_step=None)``. Deprecated:
-    ``steered_generate(model, tokenizer, vector, alpha, prompts, ...)``.
+    Deprecated: ``steered_generate(model, tokenizer, vector, alpha, prompts, ...)``.
     """
-    model, tokenizer, args, kwargs = split_loaded(lm, args, kwargs, "steered_generate")
-    return _steered_generate(model, tokenizer, *args, **kwargs)
+    prompts = check_prompts(prompts, lm.tokenizer)  # refused before anything is installed
+    with steer(lm.model, vector, alpha, layers=layers, positions=positions):
+        return generate(lm, prompts, max_new_tokens, batch_size=batch_size, on_step=on_step)

@@ -314,6 +314,15 @@ def score_answers(answers: Sequence[str], lenses: LensSet | None = None) -> Answ
 
 
 # --------------------------------------------------------------------------- report
+LENS_RUN_KEYS: tuple[str, ...] = ("style", "layer", "alpha", "ratio", "prompt_set")
+"""The keys that name one lens run, first in every lens JSON (:class:`LensReport` and the figures' ``LensData``)."""
+
+
+def lens_run_fields(run: object) -> dict[str, Any]:
+    """``{key: run.key}`` for :data:`LENS_RUN_KEYS`, in that order."""
+    return {key: getattr(run, key) for key in LENS_RUN_KEYS}
+
+
 @dataclass(frozen=True)
 class LensRow:
     """One lens: pooled baseline and steered scores (fractions), their change and bands."""
@@ -373,11 +382,7 @@ class LensReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: the run's identity, one entry per lens, and the answers."""
         return {
-            "style": self.style,
-            "layer": self.layer,
-            "alpha": self.alpha,
-            "ratio": self.ratio,
-            "prompt_set": self.prompt_set,
+            **lens_run_fields(self),
             "prompt_set_sha256": self.prompt_set_sha256,
             "lens_version": self.lens_version,
             "lens_sha256": self.lens_sha256,

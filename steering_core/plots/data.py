@@ -19,12 +19,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from steering_core.behaviour.lens import lens_run_fields
+from steering_core.cell_schema import PHASES, CellCounts, Thresholds, layer_thresholds
 from steering_core.errors import InvalidParameterError
-
-if TYPE_CHECKING:
-    from steering_core.sweep import Thresholds
 
 BOARD_STATUSES: tuple[str, ...] = ("open", "testing", "confirmed", "refuted", "proved")
 
@@ -161,28 +160,20 @@ class AnatomyData:
 
 
 # --------------------------------------------------------------------------- sweeps
-@dataclass(frozen=True)
-class CellData:
+@dataclass(frozen=True, kw_only=True)
+class CellData(CellCounts):
     """One (layer, alpha) cell of an alpha sweep (answers dropped, counts kept).
 
-    The fields of :class:`steering_core.sweep.SweepCell` and :class:`steering_core.sweep.Judgement`
-    (the one sweep-cell schema), read from recorded JSON. ``metrics`` holds optional per-cell
-    means of style metrics (name -> mean over answers).
+    The fields of :class:`steering_core.cell_schema.CellCounts` and
+    :class:`steering_core.cell_schema.Judgement` (the one sweep-cell schema), read from recorded
+    JSON. ``metrics`` holds optional per-cell means of style metrics (name -> mean over answers).
     """
 
-    layer: int
-    alpha: float
-    ratio: float
-    mean_words: float
-    n_degenerate: int
-    n_identical: int
     n_answers: int
     phase: str
     metrics: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from steering_core.sweep import PHASES  # deferred: steering_core.sweep imports torch
-
         if self.phase not in PHASES:
             raise InvalidParameterError("cell.phase", f"one of {PHASES}", repr(self.phase))
         if self.n_answers < 1:
@@ -246,9 +237,7 @@ class SweepData:
         return self.baseline_mean_words if metric == "words" else self.baseline_metrics.get(metric)
 
     def thresholds(self) -> dict[int, Thresholds]:
-        """Per-layer :class:`steering_core.sweep.Thresholds` (:func:`steering_core.sweep.layer_thresholds`)."""
-        from steering_core.sweep import layer_thresholds  # deferred: steering_core.sweep imports torch
-
+        """Per-layer :class:`~steering_core.cell_schema.Thresholds` (:func:`layer_thresholds` of its cells)."""
         return {layer: layer_thresholds(layer, [c for c in self.cells if c.layer == layer]) for layer in self.layers}
 
     def to_dict(self) -> dict[str, Any]:
@@ -477,11 +466,7 @@ class LensData:
     def to_dict(self) -> dict[str, Any]:
         """The lens-report shape (``lenses`` rows carry ``change``; no answers)."""
         return {
-            "style": self.style,
-            "layer": self.layer,
-            "alpha": self.alpha,
-            "ratio": self.ratio,
-            "prompt_set": self.prompt_set,
+            **lens_run_fields(self),
             "lens_version": self.lens_version,
             "max_new_tokens": self.max_new_tokens,
             "lenses": [
