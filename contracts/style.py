@@ -1,6 +1,7 @@
 """The four behavioural style contracts (terse, formal, socratic, dry-wit), pre-registered.
 
-Each contract's criteria (metric, direction, minimum effect) are fixed here, before any run;
+Each contract's criteria (metric, direction, minimum effect) are fixed before any run, in
+:mod:`steering_core.behaviour.criteria` (re-exported here);
 its (layer, alpha) come from calibration (``steer behaviour calibrate``), recorded with the
 perturbation ratio in ``spec/behaviour/calibration.json``. The verdict logic lives in
 :mod:`steering_core.behaviour.contract`.
@@ -19,25 +20,23 @@ import json
 from pathlib import Path
 from typing import Any
 
-from steering_core.behaviour.contract import Criterion, StyleContract
+from steering_core.behaviour.contract import StyleContract
+from steering_core.behaviour.criteria import CRITERIA, DESCRIPTIONS, SEED_CHECKS
 from steering_core.errors import InvalidParameterError
 
 CALIBRATION_PATH = Path(__file__).resolve().parent.parent / "spec" / "behaviour" / "calibration.json"
 CALIBRATION_SCHEMA = "steering-spec/behaviour-calibration/1"
 
-CRITERIA: dict[str, tuple[Criterion, ...]] = {
-    "terse": (Criterion("words", -1, 0.40, "relative"),),
-    "formal": (Criterion("formality", +1, 0.25),),
-    "socratic": (Criterion("question_share", +1, 0.25),),
-    "dry-wit": (Criterion("enthusiasm_rate", -1, 0.5),),
-}
-SEED_CHECKS = {"terse"}
-DESCRIPTIONS = {
-    "terse": "answers get much shorter",
-    "formal": "longer words, fewer contractions, first/second-person pronouns and slang",
-    "socratic": "more of the answer is questions",
-    "dry-wit": "fewer exclamation marks and enthusiasm words",
-}
+__all__ = [  # the pre-registered criteria are re-exported from steering_core.behaviour.criteria
+    "CALIBRATION_PATH",
+    "CALIBRATION_SCHEMA",
+    "CRITERIA",
+    "DESCRIPTIONS",
+    "SEED_CHECKS",
+    "load_calibration",
+    "style_contract",
+    "style_contracts",
+]
 
 
 def load_calibration(path: Path | None = None) -> dict[str, Any]:

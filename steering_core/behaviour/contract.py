@@ -23,7 +23,7 @@ The contract passes when every criterion passes, the guard passes and every requ
 directions with its validated metric (:data:`steering_core.behaviour.metrics.STYLE_METRICS`):
 ``positive`` (+alpha) must move the oriented score up, ``negative`` (-alpha) down, each on its
 own question set where the baseline has room to move. The threshold and effect kind are the
-style's pre-registered ones (``contracts/style.py``), never weaker. When a fluency measurement
+style's pre-registered ones (:mod:`steering_core.behaviour.criteria`), never weaker. When a fluency measurement
 is attached (:class:`Fluency`), the contract also requires the steered answers' perplexity
 ratio under the unsteered model to be at most :data:`FLUENCY_MAX_RATIO`.
 """
@@ -32,51 +32,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from steering_core.behaviour.criteria import CRITERIA, DESCRIPTIONS, SEED_CHECKS, Criterion
 from steering_core.behaviour.metrics import metric, style_metric
 from steering_core.behaviour.stats import Interval, mean_difference, paired_bootstrap, relative_change, sign_test
 from steering_core.behaviour.topic import GuardResult, guard
 from steering_core.errors import InvalidParameterError
 
-EffectKind = Literal["difference", "relative"]
 DIRECTIONS: tuple[str, ...] = ("positive", "negative")
 FLUENCY_MAX_RATIO = 2.0
 """Largest accepted perplexity ratio (steered / baseline answers, geometric means, unsteered model)."""
 N_RESAMPLES = 4000
 CI_LEVEL = 0.90
 BOOTSTRAP_SEED = 20261125
-
-
-@dataclass(frozen=True)
-class Criterion:
-    """One metric that must move: ``direction`` +1 (up) or -1 (down), by at least ``min_effect``.
-
-    ``min_effect`` is in metric units for ``effect="difference"`` and a fraction for
-    ``effect="relative"`` (0.4 = a 40% change of the mean).
-    """
-
-    metric: str
-    direction: int
-    min_effect: float
-    effect: EffectKind = "difference"
-
-    def __post_init__(self) -> None:
-        metric(self.metric)  # raises on unknown names
-        if self.direction not in (1, -1):
-            raise InvalidParameterError("direction", "+1 (up) or -1 (down)", self.direction)
-        if not self.min_effect > 0:
-            raise InvalidParameterError("min_effect", "> 0", self.min_effect)
-        if self.effect not in ("difference", "relative"):
-            raise InvalidParameterError("effect", "'difference' or 'relative'", self.effect)
-
-    def describe(self) -> str:
-        """E.g. ``words down by >= 40%``."""
-        way = "up" if self.direction > 0 else "down"
-        amount = f"{self.min_effect:.0%}" if self.effect == "relative" else f"{self.min_effect:g}"
-        return f"{self.metric} {way} by >= {amount}"
 
 
 @dataclass(frozen=True)
@@ -260,14 +231,12 @@ def evaluate(
 def directed_criterion(style: str, direction: str) -> Criterion:
     """The criterion of ``style`` in ``direction``: its validated metric, moved toward that pole.
 
-    Threshold and effect kind are the pre-registered ones of ``contracts/style.py`` for the
+    Threshold and effect kind are the pre-registered ones (:mod:`~steering_core.behaviour.criteria`) for the
     style (never weaker); the metric is the validated one (:func:`~steering_core.behaviour.metrics.style_metric`).
 
     Raises:
         InvalidParameterError: unknown style or direction.
     """
-    from contracts.style import CRITERIA
-
     if direction not in DIRECTIONS:
         raise InvalidParameterError("direction", f"one of {DIRECTIONS}", repr(direction))
     if style not in CRITERIA:
@@ -284,8 +253,6 @@ def directed_contract(style: str, direction: str, layer: int, alpha: float, rati
     The seed's five checks apply to ``terse`` in the positive direction only (they describe a
     terser answer).
     """
-    from contracts.style import DESCRIPTIONS, SEED_CHECKS
-
     crit = directed_criterion(style, direction)
     checks = style in SEED_CHECKS and direction == "positive"
     toward = "toward the positive pole" if direction == "positive" else "toward the negative pole"

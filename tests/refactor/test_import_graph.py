@@ -37,10 +37,6 @@ REMAINING_CYCLES: dict[tuple[str, ...], str] = {
     ("steering_core.plan", "steering_core.steer", "steering_core.vector"): (
         "SteeringVector.apply (deprecated alias of steer()) imports steer; removed with the alias"
     ),
-    ("contracts.style", "steering_core.behaviour.contract"): (
-        "contracts.style builds behaviour contracts, behaviour.contract reads contracts.style; "
-        "move contracts/style.py into steering_core/behaviour"
-    ),
 }
 
 
