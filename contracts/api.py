@@ -404,16 +404,22 @@ def pure(func: Callable[..., Any]) -> Callable[..., Any]:
     another *thread* printing at that moment gets ``deal.SilentContractError``; turn contracts
     off in multi-threaded measurement code.
 
-    Threads: deal patches and restores the streams around each call, so two threads inside
-    marked ops at once would restore each other's patch and leave ``sys.stdout`` replaced for
-    good (every later ``print`` in the process raising). Marked calls therefore run one at a
-    time under :data:`_PURE_LOCK` (they are cheap vector ops, run once per steering context,
-    never per token).
+    Threads: deal's check patches *process-wide* state for the duration of the call
+    (``sys.stdout`` and ``socket.socket``), so it is sound only while no other thread can run.
+    With other threads alive, the patch breaks their I/O: a server's ``accept()`` or a client's
+    ``connect()`` in another thread raises ``deal.OfflineContractError`` while the engine thread
+    is inside a marked op (found by the real-model load test of ``steer serve``), and two marked
+    calls at once restore each other's patch, leaving ``sys.stdout`` replaced for good. So the
+    effect check runs only when the calling thread is the process's only thread (it cannot
+    start another one from inside a marked op), serialised under :data:`_PURE_LOCK`; with other
+    threads alive the op runs unpatched (its icontract pre/postconditions still run).
     """
-    marked: Callable[..., Any] = deal.has("stderr")(func)
+    marked: Callable[..., Any] = deal.has("stderr")(_fresh(func))
 
     @functools.wraps(func)
     def serialised(*args: Any, **kwargs: Any) -> Any:
+        if threading.active_count() > 1:  # the process-wide patch would reach other threads' I/O
+            return func(*args, **kwargs)
         with _PURE_LOCK:
             return marked(*args, **kwargs)
 
@@ -421,6 +427,22 @@ def pure(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _PURE_LOCK = threading.RLock()
+
+
+def _fresh(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A plain forwarding wrapper of ``func`` that carries none of its attributes.
+
+    deal attaches its contracts to the function object and *merges* a new marker into a
+    function that already has deal contracts (``raises_declared`` runs first) instead of
+    wrapping it; ``deal.has`` on ``func`` itself would make every call of ``func`` patch the
+    process, including the unpatched path of :func:`pure`.
+    """
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    functools.update_wrapper(call, func, updated=())
+    return call
 
 
 def raises_declared(*errors: type[BaseException]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

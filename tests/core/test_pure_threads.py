@@ -7,9 +7,13 @@ patch, leaving ``sys.stdout`` replaced for the rest of the process: every later 
 
 from __future__ import annotations
 
+import socket
 import sys
 import threading
+import time
 
+import deal
+import pytest
 import torch
 
 from steering_core.ops import steering_delta
@@ -37,3 +41,45 @@ def test_concurrent_marked_ops_leave_stdout_alone() -> None:
     assert not errors
     assert sys.stdout is stdout, "a contract marker left sys.stdout patched"
     print("stdout still works")
+
+
+def test_other_threads_can_open_sockets_while_a_marked_op_runs() -> None:
+    """A server's threads accept and connect while the engine thread runs marked ops."""
+    vector = torch.randn(64)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    opened = [0]
+
+    def connect_loop() -> None:
+        while not stop.is_set():
+            try:
+                socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()
+                opened[0] += 1
+            except BaseException as error:
+                errors.append(error)
+                return
+
+    thread = threading.Thread(target=connect_loop)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline and not errors:
+            steering_delta(vector, 0.5, torch.float32, "cpu")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not errors, errors[0]
+    assert opened[0] > 0
+
+
+def test_the_effect_check_still_runs_in_a_single_threaded_process() -> None:
+    from contracts.api import pure
+
+    @pure
+    def prints() -> None:
+        print("side effect")
+
+    if threading.active_count() > 1:
+        pytest.skip("another thread is alive in this test process: the check is skipped by design")
+    with pytest.raises(deal.SilentContractError):
+        prints()
