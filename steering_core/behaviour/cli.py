@@ -116,11 +116,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         config.parity = False
     lm = load_model(args.model, progress=_say)
     with open_execution(args, [lm], _say) as execution:
+        # The default (local, one worker, no record file) runs in-process as batched rows; cells only
+        # when an executor, workers or a record file is asked for.
+        in_process = args.executor == "local" and not args.workers and not args.records
         session = Session(
             lm,
             config.max_new_tokens,
             progress=_say,
-            execution=execution,
+            execution=None if in_process else execution,
             batched=not args.unbatched,
             max_batch=args.max_batch,
         )
