@@ -465,8 +465,10 @@ class Engine:
                     with self._cv:
                         idle = not self._pending
                     if idle:  # the burst is over: give its peak memory back
-                        self._since_trim = False
-                        self.trims += release_free_memory()
+                        trimmed = release_free_memory()
+                        with self._cv:  # /health sees the trim done and counted together
+                            self._since_trim = False
+                            self.trims += trimmed
         with self._cv:
             leftover = list(self._pending)
             self._pending.clear()
