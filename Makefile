@@ -117,7 +117,7 @@ test-vllm-ci: vllm
 	STEERING_REQUIRE_VLLM=1 $(VENV_VLLM)/bin/python -m pytest tests/vllm -m "vllm and ci" -p no:cacheprovider
 
 # The full behavioural run: every style in both directions on its held-out questions, with the
-# recipe of spec/behaviour/recipes.json, as rows of batched generations (per-row steering): effect
+# recipe of steering_core/data/behaviour/recipes.json, as rows of batched generations (per-row steering): effect
 # and lower bound, fluency, reliability, the metric's validation AUC, the controls, against
 # prompting and the lens table. Writes out/behaviour/behaviour.json and behaviour.md, prints the
 # markdown. Wall time (not a result) and load average are printed last.
@@ -125,13 +125,13 @@ behaviour: model
 	@start=$$(date +%s); $(STEER) behaviour run --out out/behaviour && \
 	echo "behaviour: $$(( $$(date +%s) - start )) s wall, load average $$(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-# Re-run the extraction-recipe search on the search questions; rewrites spec/behaviour/recipes.json,
+# Re-run the extraction-recipe search on the search questions; rewrites steering_core/data/behaviour/recipes.json,
 # which `make behaviour` reads.
 behaviour-search: model
 	$(STEER) behaviour search
 
 # Re-choose each style's (layer, alpha) on the calibration questions (~5 min); rewrites
-# spec/behaviour/calibration.json, which the contracts read.
+# steering_core/data/behaviour/calibration.json, which the contracts read.
 calibrate: model
 	$(STEER) behaviour calibrate
 

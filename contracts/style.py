@@ -3,7 +3,7 @@
 Each contract's criteria (metric, direction, minimum effect) are fixed before any run, in
 :mod:`steering_core.behaviour.criteria` (re-exported here);
 its (layer, alpha) come from calibration (``steer behaviour calibrate``), recorded with the
-perturbation ratio in ``spec/behaviour/calibration.json``. The verdict logic lives in
+perturbation ratio in ``steering_core/data/behaviour/calibration.json``. The verdict logic lives in
 :mod:`steering_core.behaviour.contract`.
 
 | style | criterion (paired over prompts, one-sided 95% lower bound must clear it) |
@@ -23,8 +23,9 @@ from typing import Any
 from steering_core.behaviour.contract import StyleContract
 from steering_core.behaviour.criteria import CRITERIA, DESCRIPTIONS, SEED_CHECKS
 from steering_core.errors import InvalidParameterError
+from steering_core.resources import data_path
 
-CALIBRATION_PATH = Path(__file__).resolve().parent.parent / "spec" / "behaviour" / "calibration.json"
+CALIBRATION_PATH = data_path("behaviour", "calibration.json")
 CALIBRATION_SCHEMA = "steering-spec/behaviour-calibration/1"
 
 __all__ = [  # the pre-registered criteria are re-exported from steering_core.behaviour.criteria

@@ -1,9 +1,9 @@
 """``steer behaviour calibrate | run``: calibrate and check the behavioural style contracts.
 
-* ``steer behaviour calibrate [--styles ...] [--out spec/behaviour/calibration.json]``: the
+* ``steer behaviour calibrate [--styles ...] [--out steering_core/data/behaviour/calibration.json]``: the
   (layer, alpha) grid on the calibration questions; writes the record atomically.
 * ``steer behaviour search [--styles ...] [--ratios 0.3,0.6] [--questions 4]``: the extraction
-  recipe search (:mod:`steering_core.behaviour.recipe`); writes ``spec/behaviour/recipes.json``.
+  recipe search (:mod:`steering_core.behaviour.recipe`); writes ``steering_core/data/behaviour/recipes.json``.
 * ``steer behaviour run [--full | --reduced] [--out out/behaviour]``: the contracts with their
   negative controls, the prompt-vs-injection comparison and the lens table; writes
   ``behaviour.json`` and ``behaviour.md`` and prints the markdown. Exit status 0 when the run
@@ -149,7 +149,7 @@ def add_subcommands(sub: Any) -> None:
     add_layers(p, default=CALIBRATION_LAYERS)
     p.add_argument("--alphas", type=_floats, default=list(CALIBRATION_ALPHAS))
     p.add_argument("--max-new-tokens", type=int, default=48)
-    p.add_argument("--out", default=None, help="default: spec/behaviour/calibration.json")
+    p.add_argument("--out", default=None, help="default: steering_core/data/behaviour/calibration.json")
     add_executor_args(p)
     p.set_defaults(func=cmd_calibrate)
 
@@ -160,7 +160,7 @@ def add_subcommands(sub: Any) -> None:
     p.add_argument("--questions", type=int, default=BEHAVIOUR_SEARCH_QUESTIONS, help="search questions per direction")
     p.add_argument("--max-new-tokens", type=int, default=BEHAVIOUR_SEARCH_TOKENS)
     p.add_argument("--max-batch", type=int, default=32, help="rows per batched forward pass")
-    p.add_argument("--out", default=None, help="default: spec/behaviour/recipes.json")
+    p.add_argument("--out", default=None, help="default: steering_core/data/behaviour/recipes.json")
     p.set_defaults(func=cmd_search)
 
     p = inner.add_parser("run", help="contracts + controls, prompt-vs-injection, lens; JSON + markdown report")

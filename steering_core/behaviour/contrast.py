@@ -1,6 +1,6 @@
 """Versioned contrast sets: the paraphrased pole pairs a style vector is extracted from.
 
-A contrast set lives in ``spec/behaviour/contrast/<style>.toml`` (schema :data:`SCHEMA`)::
+A contrast set lives in ``steering_core/data/behaviour/contrast/<style>.toml`` (schema :data:`SCHEMA`)::
 
     schema = "steering-spec/contrast-set/1"
     style = "terse"                      # the seed style name (steering_core.styles)
@@ -49,10 +49,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from steering_core.errors import InvalidParameterError
+from steering_core.resources import data_path
 from steering_core.styles import SEED_STYLES, ContrastPair, Style
 
 SCHEMA = "steering-spec/contrast-set/1"
-CONTRAST_DIR = Path(__file__).resolve().parents[2] / "spec" / "behaviour" / "contrast"
+CONTRAST_DIR = data_path("behaviour", "contrast")
 FRAMES: tuple[str, ...] = ("seed", "instruction", "system", "prefix", "dialogue", "demonstration")
 ROLES: tuple[str, ...] = ("system", "user", "assistant")
 PLACEHOLDER = "{pole}"
@@ -174,7 +175,7 @@ def render(tokenizer: Any, messages: list[dict[str, str]]) -> str:
 
 
 def contrast_path(style: str, directory: Path | None = None) -> Path:
-    """``<directory>/<style>.toml`` (default directory: ``spec/behaviour/contrast``)."""
+    """``<directory>/<style>.toml`` (default directory: ``steering_core/data/behaviour/contrast``)."""
     if not isinstance(style, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", style):
         raise InvalidParameterError("style", "a style name of lower-case letters, digits and '-'", repr(style))
     return (directory or CONTRAST_DIR) / f"{style}.toml"

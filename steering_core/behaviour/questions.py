@@ -1,6 +1,6 @@
 """Per-direction question sets: questions on which the unsteered answer has room to move.
 
-``spec/behaviour/questions/<style>_<direction>.json`` (schema :data:`SCHEMA`) holds, for one
+``steering_core/data/behaviour/questions/<style>_<direction>.json`` (schema :data:`SCHEMA`) holds, for one
 style and one direction (``positive``: +alpha, toward the positive pole; ``negative``: -alpha,
 toward the negative pole), questions whose unsteered answers sit away from that pole, so the
 style metric can move the required way (for dry-wit/positive: good-news messages that draw
@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from steering_core.errors import InvalidParameterError
+from steering_core.resources import data_path
 
 SCHEMA = "steering-spec/style-questions/1"
-QUESTIONS_DIR = Path(__file__).resolve().parents[2] / "spec" / "behaviour" / "questions"
+QUESTIONS_DIR = data_path("behaviour", "questions")
 DIRECTIONS: tuple[str, ...] = ("positive", "negative")
 MIN_PER_HALF = 6
 MAX_PER_HALF = 200
@@ -84,7 +85,7 @@ class QuestionSet:
 
 
 def questions_path(style: str, direction: str, directory: Path | None = None) -> Path:
-    """``<directory>/<style>_<direction>.json`` (default: ``spec/behaviour/questions``)."""
+    """``<directory>/<style>_<direction>.json`` (default: ``steering_core/data/behaviour/questions``)."""
     if not isinstance(style, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", style):
         raise InvalidParameterError("style", "a style name of lower-case letters, digits and '-'", repr(style))
     if direction not in DIRECTIONS:

@@ -51,9 +51,10 @@ from steering_core.behaviour.session import Session
 from steering_core.defaults import BEHAVIOUR_SEARCH_QUESTIONS, BEHAVIOUR_SEARCH_RATIOS, BEHAVIOUR_SEARCH_TOKENS
 from steering_core.errors import InvalidParameterError
 from steering_core.plan import Term
+from steering_core.resources import data_path
 from steering_core.vector import Aggregator, ReadPosition, Recipe, SteeringVector
 
-RECIPES_PATH = Path(__file__).resolve().parents[2] / "spec" / "behaviour" / "recipes.json"
+RECIPES_PATH = data_path("behaviour", "recipes.json")
 RECIPES_SCHEMA = "steering-spec/behaviour-recipes/1"
 SOURCES: tuple[str, ...] = ("seed", "contrast")
 SELECT_MARGIN = 1.5

@@ -1,10 +1,10 @@
 """``steer behaviour run``: every behavioural check on one model, as one JSON + markdown report.
 
-For each style, with its recipe (``spec/behaviour/recipes.json`` from ``steer behaviour search``;
+For each style, with its recipe (``steering_core/data/behaviour/recipes.json`` from ``steer behaviour search``;
 without a record, the seed recipe at the calibrated layer and ratio of
-``spec/behaviour/calibration.json``) and in **both directions** (``positive``: +alpha toward the
+``steering_core/data/behaviour/calibration.json``) and in **both directions** (``positive``: +alpha toward the
 positive pole; ``negative``: -alpha toward the negative pole), on the *held-out* half of the
-direction's question set (``spec/behaviour/questions/<style>_<direction>.json``, where the
+direction's question set (``steering_core/data/behaviour/questions/<style>_<direction>.json``, where the
 baseline has room to move; greedy; the same model unhooked is the baseline):
 
 1. the directed contract (:func:`steering_core.behaviour.contract.directed_contract`: the style's
@@ -303,7 +303,7 @@ def run_behaviour(
 ) -> BehaviourResult:
     """Run the checks of ``config`` (see the module docstring) and return the result.
 
-    ``recipes``: True reads ``spec/behaviour/recipes.json`` when it exists and was searched on a
+    ``recipes``: True reads ``steering_core/data/behaviour/recipes.json`` when it exists and was searched on a
     model with this model's config fingerprint; a record uses it; None or False uses the
     calibrated seed recipe.
     """

@@ -1,6 +1,6 @@
 """Metric validation: does a style metric separate hand-labelled texts of the two poles?
 
-The labelled texts live in ``spec/behaviour/validation/<style>.jsonl``: one JSON object per line
+The labelled texts live in ``steering_core/data/behaviour/validation/<style>.jsonl``: one JSON object per line
 with ``text`` (a non-empty string), ``pole`` (``"positive"`` or ``"negative"``) and an optional
 ``note``. They were written by hand as answers of one to six sentences to everyday questions.
 
@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from steering_core.errors import InvalidParameterError
+from steering_core.resources import data_path
 
-VALIDATION_DIR = Path(__file__).resolve().parents[2] / "spec" / "behaviour" / "validation"
+VALIDATION_DIR = data_path("behaviour", "validation")
 MIN_AUC = 0.9
 MIN_PER_POLE = 40
 HOLD_OUT_EVERY = 3  # index % 3 == 2 within a pole is held out
@@ -102,7 +103,7 @@ def mann_whitney_auc(positive: Sequence[float], negative: Sequence[float]) -> fl
 
 
 def validation_path(style: str, directory: Path | None = None) -> Path:
-    """``<directory>/<style>.jsonl`` (default: ``spec/behaviour/validation``)."""
+    """``<directory>/<style>.jsonl`` (default: ``steering_core/data/behaviour/validation``)."""
     import re
 
     if not isinstance(style, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", style):

@@ -1,7 +1,7 @@
 """Behavioural style contracts on the embedded real model (Qwen2.5-Coder-0.5B-Instruct), never faked.
 
 The CI-marked test runs the reduced behaviour run: all four styles in both directions with their
-recorded recipes (spec/behaviour/recipes.json, else the calibrated seed recipe), each on the 8
+recorded recipes (steering_core/data/behaviour/recipes.json, else the calibrated seed recipe), each on the 8
 held-out questions of its direction, with both negative controls (8 x 3 x 8 = 192 rows of one
 batched generation, plus fluency). The full run (against prompting and lens) is ``make behaviour``.
 """
