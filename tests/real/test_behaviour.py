@@ -31,13 +31,28 @@ def _contract(result: BehaviourResult, style: str, direction: str = "positive") 
 
 
 @pytest.mark.ci
-def test_terse_contract_passes_and_is_specific(reduced: BehaviourResult) -> None:
+def test_formal_contracts_pass_in_both_directions_and_are_specific(reduced: BehaviourResult) -> None:
+    """The contracts the recorded full run confirmed (2026-12-02: formal+ lower bound 0.707, formal-
+    2.43, threshold 0.25) pass here too: lower bound over the registered threshold, topic guard,
+    fluency, and the negative controls fail (specific)."""
+    for direction in ("positive", "negative"):
+        formal = _contract(reduced, "formal", direction)
+        cal = formal["conditions"]["calibrated"]
+        assert cal["guard"]["passed"], (direction, cal["guard"])
+        assert formal["ci_low"] >= formal["threshold"], formal
+        assert formal["passed"] and formal["specific"], formal
+
+
+@pytest.mark.ci
+def test_terse_toward_terse_is_refuted_as_recorded(reduced: BehaviourResult) -> None:
+    """A recorded finding, not a weakened contract. Under the two-direction protocol (held-out
+    questions, searched recipe, 64 new tokens, fluency bound) terse+ moves the right way but its
+    lower bound misses the registered threshold: 0.382 < 0.4 in the full run of 2026-12-02 (the
+    one-direction protocol of 2026-11-25 had passed it). The threshold stays; a recipe that makes
+    it pass must update this record and the closing note's table."""
     terse = _contract(reduced, "terse", "positive")
-    cal = terse["conditions"]["calibrated"]
-    assert cal["guard"]["passed"], cal["guard"]
-    assert terse["ci_low"] >= terse["threshold"], terse
-    assert all(check["passed"] for check in cal["seed_checks"]), cal["seed_checks"]
-    assert terse["passed"] and terse["specific"]
+    assert terse["effect"] > 0, terse
+    assert terse["ci_low"] < terse["threshold"] == 0.4 and not terse["passed"], terse
 
 
 @pytest.mark.ci
