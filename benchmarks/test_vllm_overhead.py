@@ -106,9 +106,7 @@ def test_vllm_steering_overhead(benchmark: Any) -> None:
             "layer": layer,
             "batch": len(PROMPTS),
             "new_tokens_per_row": tokens,
-            "tokens_per_second": {
-                k: len(PROMPTS) * tokens / v["median"] for k, v in result["seconds"].items()
-            },
+            "tokens_per_second": {k: len(PROMPTS) * tokens / v["median"] for k, v in result["seconds"].items()},
             "hook_time_share": {k: summarize(v) for k, v in hook_share.items() if v},
             "machine": "shared 2-core CPU (other agents running): ratios within one run only",
         }

@@ -42,7 +42,8 @@ def _contracts(data: dict[str, Any]) -> list[str]:
         "## Style contracts, both directions",
         "",
         f"Model `{data['model']}`; each style and direction on the held-out half of its question set "
-        f"(`steering_core/data/behaviour/questions/`), greedy, {data['max_new_tokens']} new tokens; baseline = the same model "
+        f"(`steering_core/data/behaviour/questions/`), greedy, {data['max_new_tokens']} new tokens; "
+        "baseline = the same model "
         "unhooked. `positive` = +alpha toward the style's positive pole, `negative` = -alpha toward the negative "
         "pole. Effect = change of the mean in the required direction (positive = as required); the bound is the "
         "one-sided 95% lower confidence bound (paired bootstrap over questions, 4000 resamples) and must clear the "

@@ -261,4 +261,3 @@ def measurement_checks(
 
     log.run("measurement.thresholds_ordered", ordered)
     log.run("recommendation.ratio_recomputed", recomputed)
-

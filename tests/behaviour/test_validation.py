@@ -125,7 +125,7 @@ def test_main_prints_the_table_and_exits_zero(capsys: pytest.CaptureFixture[str]
 
 
 def test_recorded_baseline_room_matches_the_current_metrics() -> None:
-    """steering_core/data/behaviour/questions/baseline-room.json was scored with today's metrics; every set has room (> 0)."""
+    """data/behaviour/questions/baseline-room.json was scored with today's metrics; every set has room (> 0)."""
     from steering_core.behaviour.metrics import METRICS_VERSION
     from steering_core.behaviour.questions import QUESTIONS_DIR, load_question_set
 

@@ -39,6 +39,7 @@ def need_vllm() -> None:
     """Skip without vLLM, except where ``STEERING_REQUIRE_VLLM=1`` (make test-vllm, CI): fail there."""
     if os.environ.get("STEERING_REQUIRE_VLLM") == "1":
         import vllm  # noqa: F401 - an ImportError here is a failure, not a skip
+
         return
     pytest.importorskip("vllm", reason="needs the vLLM environment (make vllm)")
 
