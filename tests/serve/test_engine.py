@@ -74,6 +74,20 @@ def _job(model: Any, tokenizer: Any, prompt: str, plan: Any, n: int, sink: Colle
     return Job(ids, None if plan is None else compile_plan(model, plan), n, sink)
 
 
+def _fault_once(model: Any, layer: int) -> tuple[threading.Event, Any]:
+    """A hook on decoder layer ``layer`` that raises once, in the engine thread only."""
+    from steering_core.layers import decoder_layers
+
+    fired = threading.Event()
+
+    def fault(_m: Any, _a: Any, _o: Any) -> None:
+        if threading.current_thread().name == "steer-serve-engine" and not fired.is_set():
+            fired.set()
+            raise FloatingPointError("injected fault")
+
+    return fired, decoder_layers(model)[layer].register_forward_hook(fault)
+
+
 def test_staggered_joins_and_leaves_equal_each_request_alone(world: tuple[Any, Any]) -> None:
     model, tokenizer = world
     engine = Engine(model, tokenizer, max_batch=4)  # fewer slots than jobs: some wait, then join
@@ -105,16 +119,7 @@ def test_staggered_joins_and_leaves_equal_each_request_alone(world: tuple[Any, A
 
 def test_a_failing_step_ends_only_its_jobs_and_the_engine_keeps_serving(world: tuple[Any, Any]) -> None:
     model, tokenizer = world
-    from steering_core.layers import decoder_layers
-
-    fired = threading.Event()
-
-    def fault(_m: Any, _a: Any, _o: Any) -> None:
-        if threading.current_thread().name == "steer-serve-engine" and not fired.is_set():
-            fired.set()
-            raise FloatingPointError("injected fault")
-
-    handle = decoder_layers(model)[2].register_forward_hook(fault)
+    _fired, handle = _fault_once(model, 2)
     engine = Engine(model, tokenizer, max_batch=4)
     try:
         bad = Collector()
@@ -156,16 +161,7 @@ def test_jobs_admitted_together_are_prefilled_in_one_pass_and_equal_each_alone(w
 
 def test_a_failing_group_prefill_retries_each_job_alone(world: tuple[Any, Any]) -> None:
     model, tokenizer = world
-    from steering_core.layers import decoder_layers
-
-    fired = threading.Event()
-
-    def fault(_m: Any, _a: Any, _o: Any) -> None:
-        if threading.current_thread().name == "steer-serve-engine" and not fired.is_set():
-            fired.set()
-            raise FloatingPointError("injected fault")
-
-    handle = decoder_layers(model)[1].register_forward_hook(fault)
+    fired, handle = _fault_once(model, 1)
     engine = Engine(model, tokenizer, max_batch=4)
     try:
         sinks = [Collector() for _ in range(3)]
