@@ -11,7 +11,9 @@
   asking explicitly -- it is refused, with the reason, unless the requirement holds).
 
 Exit status: 0 success, 1 a check or run found a problem, 2 unusable input (one line on stderr).
-Every option takes ``--registry DIR`` (default: the shipped ``steering_core/data/cprr``).
+Every option takes ``--registry DIR`` (default: the shipped ``steering_core/data/cprr``). ``run``
+(without ``--dry-run``) and ``transition`` write into the registry: outside a source checkout the
+shipped one is installed package data, so there they need ``--registry DIR`` (exit 2 otherwise).
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from typing import Any
 
 from steering_core.cli_options import StoreAction, add_model, note_deprecated, print_notes, subcommands
 from steering_core.cprr import CITATION_FORMATS, STATUSES
-from steering_core.errors import SteeringError
+from steering_core.errors import CheckoutRequiredError, SteeringError
 from steering_core.execute.options import add_executor_args
+from steering_core.resources import checkout_root
 
 # deferred imports: command handlers import what they run inside the handler, so that building
 # the parser at start-up (steer --help, argument errors) loads no torch, transformers, matplotlib
@@ -51,6 +54,28 @@ def _guard(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
 
 def _registry(args: argparse.Namespace) -> Path | None:
     return Path(args.registry) if args.registry else None
+
+
+def _writable_registry(args: argparse.Namespace, verb: str) -> Path | None:
+    """The registry folder ``verb`` may append to: ``--registry DIR``, or the shipped one in a checkout.
+
+    Outside a source checkout the shipped registry is installed package data (site-packages):
+    appending evidence there would change the installed package behind pip's back and be lost
+    on the next install, so a writing verb then needs ``--registry DIR``.
+
+    Raises:
+        CheckoutRequiredError: no ``--registry`` and the package is installed outside a checkout.
+    """
+    from steering_core.cprr.store import registry_dir
+
+    if args.registry or checkout_root() is not None:
+        return _registry(args)
+    shipped = registry_dir()
+    raise CheckoutRequiredError(
+        f"{verb} appends to the registry, and the shipped one ({shipped}) is installed package data "
+        f"outside a source checkout; pass --registry DIR with a copy of it (`cp -r {shipped} DIR`), "
+        "or run from a clone (`pip install -e .`)"
+    )
 
 
 def cmd_board(args: argparse.Namespace) -> int:
@@ -94,14 +119,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CprrError("run: give at least one conjecture id, or --all [--fast]")
     if args.fast and not args.all:
         raise CprrError("run: --fast selects among --all; name the ids to run instead")
-    ids = runnable_ids(args.fast, _registry(args)) if args.all else list(args.ids)
+    registry = _registry(args) if args.dry_run else _writable_registry(args, "steer cprr run")
+    ids = runnable_ids(args.fast, registry) if args.all else list(args.ids)
     from steering_core.execute.cli import open_execution
 
     if args.executor == "local" and args.records is None:
-        outcomes = run_many(ids, _registry(args), args.model, args.dry_run, _say)
+        outcomes = run_many(ids, registry, args.model, args.dry_run, _say)
     else:
         with open_execution(args, (), _say) as execution:
-            outcomes = run_many(ids, _registry(args), args.model, args.dry_run, _say, execution=execution)
+            outcomes = run_many(ids, registry, args.model, args.dry_run, _say, execution=execution)
     for outcome in outcomes:
         print(outcome.summary())
     return 0
@@ -137,10 +163,11 @@ def cmd_transition(args: argparse.Namespace) -> int:
     from steering_core.cprr import store
     from steering_core.cprr.lifecycle import transition
 
-    entry = store.load_entry(args.id, _registry(args))
+    registry = _writable_registry(args, "steer cprr transition")
+    entry = store.load_entry(args.id, registry)
     reason = args.reason or f"requested: {entry['status']} -> {args.status}"
     updated = transition(entry, args.status, reason, proved_by=args.proved_by)
-    store.write_entry(updated, _registry(args))
+    store.write_entry(updated, registry)
     print(f"{args.id}: {entry['status']} -> {updated['status']}")
     return 0
 

