@@ -19,17 +19,18 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 from torch import nn
 
 from steering_core.argcheck import check_layers
-from steering_core.errors import DeviceMismatchError, InvalidParameterError, WidthMismatchError
-from steering_core.identity import check_same_model
-from steering_core.layers import check_layer, hidden_size, locate, model_device, model_dtype
+from steering_core.errors import DeviceMismatchError, InvalidParameterError
+from steering_core.layers import hidden_size, locate, model_device, model_dtype
 from steering_core.ops import check_finite_scalar, check_vector, steering_delta
-from steering_core.vector import SteeringVector
+
+if TYPE_CHECKING:  # a type only: steering_core.vector imports steer, which imports this module
+    from steering_core.vector import SteeringVector
 
 Positions = Literal["all", "prompt", "generated"]
 POSITIONS: tuple[str, ...] = ("all", "prompt", "generated")
@@ -94,6 +95,11 @@ def resolve_directions(
 ) -> dict[int, torch.Tensor]:
     """Validate ``vector`` and ``layers`` against ``model``; the direction of each chosen layer.
 
+    The model side (layout, device, ``allow_other_model``) is checked here, then a raw tensor
+    here too; a :class:`SteeringVector` checks itself (:meth:`SteeringVector.directions_for`).
+    This module does not import :mod:`steering_core.vector` at run time, so it recognises a
+    vector by its type's ``directions_for`` method.
+
     Raises:
         DeviceMismatchError: the model or a direction is on the ``meta`` device.
         WidthMismatchError, LayerOutOfRangeError, InvalidParameterError, NonFiniteError: bad input.
@@ -107,33 +113,15 @@ def resolve_directions(
     if model_device(model).type == "meta":
         raise DeviceMismatchError("model", "a model with weights (cpu or an accelerator)", "a model on the meta device")
     width = hidden_size(model)
-    if isinstance(vector, SteeringVector):
-        if vector.hidden_size != width:
-            raise WidthMismatchError(
-                "vector", f"width {width} (the model's hidden size)", f"width {vector.hidden_size}"
-            )
-        if not allow_other_model:
-            check_same_model(model, vector)
-        if layers is None:
-            if len(vector) != 1:
-                raise InvalidParameterError(
-                    "layers", f"the layer(s) to steer (this vector holds layers {vector.layer_indices})", None
-                )
-            chosen = vector.layer_indices
-        else:
-            chosen = check_layers(layers, n_layers)
-        out = {}
-        for layer in chosen:
-            check_layer(layer, n_layers, "layers")
-            out[layer] = check_vector(vector[layer], f"vector[{layer}]", width)
-        return out
     if isinstance(vector, torch.Tensor):
         if layers is None:
             raise InvalidParameterError("layers", "the layer(s) to steer with a raw tensor", None)
         chosen = check_layers(layers, n_layers)
         check_vector(vector, "vector", width)
         return {layer: vector for layer in chosen}
-    raise InvalidParameterError("vector", "a SteeringVector or a 1-D torch.Tensor", type(vector).__name__)
+    if not callable(getattr(type(vector), "directions_for", None)):
+        raise InvalidParameterError("vector", "a SteeringVector or a 1-D torch.Tensor", type(vector).__name__)
+    return vector.directions_for(model, layers, allow_other_model=allow_other_model)
 
 
 def compile_term(model: nn.Module, term: Term, name: str = "term") -> CompiledTerm:

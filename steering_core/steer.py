@@ -47,7 +47,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 from torch import nn
@@ -60,7 +60,9 @@ from steering_core.layers import locate, model_device, model_dtype
 from steering_core.models import LoadedModel, module_of
 from steering_core.ops import check_finite_scalar, steering_delta
 from steering_core.plan import POSITIONS, CompiledPlan, Positions, Term, compile_plan, resolve_directions
-from steering_core.vector import SteeringVector
+
+if TYPE_CHECKING:  # a type only: steering_core.vector imports this module (SteeringVector.apply)
+    from steering_core.vector import SteeringVector
 
 Mode = Literal["hook", "folded"]
 MODES: tuple[str, ...] = ("hook", "folded")

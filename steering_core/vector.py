@@ -11,17 +11,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import torch
+from torch import nn
 
+from steering_core.argcheck import check_layers
 from steering_core.deprecation import warn_deprecated
 from steering_core.errors import DeviceMismatchError, InvalidParameterError, LayerOutOfRangeError, WidthMismatchError
+from steering_core.identity import check_same_model
+from steering_core.layers import check_layer, hidden_size, locate
 from steering_core.ops import check_finite_scalar, check_vector, normalize, vector_norm
+from steering_core.steer import Mode, Positions, SteeringHandle, steer
 from steering_core.styles import ContrastPair
-
-if TYPE_CHECKING:
-    from steering_core.steer import Mode, Positions, SteeringHandle
 
 ReadPosition = Literal["last", "mean"]
 Aggregator = Literal["mean", "pca"]
@@ -151,6 +153,42 @@ class SteeringVector:
         wanted = [layers] if isinstance(layers, int) else list(layers)
         return replace(self, directions={layer: self[layer] for layer in wanted})
 
+    def directions_for(
+        self, model: nn.Module, layers: int | Iterable[int] | None = None, *, allow_other_model: bool = False
+    ) -> dict[int, torch.Tensor]:
+        """This vector's direction at each layer to steer in ``model`` (the vector side of
+        :func:`steering_core.plan.resolve_directions`, which checks the model side first).
+
+        ``layers`` picks among this vector's layers; None means its only layer.
+
+        Raises:
+            WidthMismatchError: the vector's width is not the model's hidden size.
+            ModelMismatchError: the vector records another model (name or layer count), unless
+                ``allow_other_model`` is True (:func:`steering_core.identity.check_same_model`).
+            InvalidParameterError: ``layers`` is None and the vector holds several layers.
+            LayerOutOfRangeError, InvalidParameterError, NonFiniteError: a bad layer (out of the
+                model's range, or not one of this vector's), or a bad direction.
+        """
+        n_layers = len(locate(model)[1])
+        width = hidden_size(model)
+        if self.hidden_size != width:
+            raise WidthMismatchError("vector", f"width {width} (the model's hidden size)", f"width {self.hidden_size}")
+        if not allow_other_model:
+            check_same_model(model, self)
+        if layers is None:
+            if len(self) != 1:
+                raise InvalidParameterError(
+                    "layers", f"the layer(s) to steer (this vector holds layers {self.layer_indices})", None
+                )
+            chosen = self.layer_indices
+        else:
+            chosen = check_layers(layers, n_layers)
+        out = {}
+        for layer in chosen:
+            check_layer(layer, n_layers, "layers")
+            out[layer] = check_vector(self[layer], f"vector[{layer}]", width)
+        return out
+
     # ------------------------------------------------------------- arithmetic
     def _check_compatible(self, other: SteeringVector) -> None:
         if self.hidden_size != other.hidden_size:
@@ -221,8 +259,6 @@ class SteeringVector:
         allow_other_model: bool = False,
     ) -> AbstractContextManager[SteeringHandle]:
         """Deprecated spelling of ``steer(lm, vector, alpha, ...)`` (:func:`steering_core.steer.steer`)."""
-        from steering_core.steer import steer
-
         warn_deprecated("SteeringVector.apply(model, alpha, ...)", "steer(lm, vector, alpha, ...)")
         return steer(
             model, self, alpha, layers=layers, positions=positions, mode=mode, allow_other_model=allow_other_model

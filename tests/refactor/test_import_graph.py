@@ -30,14 +30,10 @@ def test_the_graph_covers_the_packages(graph: ig.Graph) -> None:
     assert len(graph.imports) > 100
 
 
-# Cycles still open on this tree, each through a deferred import, each with the change that
-# removes it. A cycle not listed here fails the test; so does a listed one that is gone (delete
-# it from this list then).
-REMAINING_CYCLES: dict[tuple[str, ...], str] = {
-    ("steering_core.plan", "steering_core.steer", "steering_core.vector"): (
-        "SteeringVector.apply (deprecated alias of steer()) imports steer; removed with the alias"
-    ),
-}
+# Cycles still open on this tree (none now), each through a deferred import, each with the
+# change that removes it. A cycle not listed here fails the test; so does a listed one that is
+# gone (delete it from this list then).
+REMAINING_CYCLES: dict[tuple[str, ...], str] = {}
 
 
 def test_no_import_cycles_beyond_the_listed_ones(graph: ig.Graph) -> None:
@@ -84,11 +80,8 @@ def test_the_checker_sees_a_cycle_through_a_package_init(tmp_path: Path) -> None
     assert ["steering_core.sub.x", "steering_core.sub.y"] in top
 
 
-# Packages whose deferred imports still await a reason or a move to the top (each is being
-# reworked by its own issue: behaviour 18, conformance 16); and the deprecated
-# SteeringVector.apply, which goes with its alias.
-PENDING_REASONS = ("steering_core.behaviour.", "steering_core.conformance.")
-PENDING_IMPORTS = {("steering_core.vector", "steering_core.steer")}
+# Single deferred imports still awaiting a reason or a move to the top (none now).
+PENDING_IMPORTS: set[tuple[str, str]] = set()
 
 
 def test_every_deferred_import_says_why(graph: ig.Graph) -> None:
@@ -97,6 +90,6 @@ def test_every_deferred_import_says_why(graph: ig.Graph) -> None:
     found = [
         f"{i.source} -> {i.target} (line {i.line})"
         for i in ig.unexplained_deferred(ROOT, graph)
-        if not i.source.startswith(PENDING_REASONS) and (i.source, i.target) not in PENDING_IMPORTS
+        if (i.source, i.target) not in PENDING_IMPORTS
     ]
     assert found == []
