@@ -23,9 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from contracts.style import CALIBRATION_SCHEMA
 from steering_core.behaviour.contract import StyleContract, measure_criterion
 from steering_core.behaviour.session import Session
 from steering_core.behaviour.topic import guard
+from steering_core.certify.fingerprint import config_fingerprint, weights_fingerprint
 from steering_core.defaults import CALIBRATION_ALPHAS, CALIBRATION_LAYERS
 from steering_core.ops import perturbation_ratio
 from steering_core.prompt_sets import DEFAULT_SET, prompt_set, prompt_set_digest
@@ -115,9 +117,6 @@ def calibrate(
     set_id: str = DEFAULT_SET,
 ) -> dict[str, Any]:
     """Calibrate every style in ``contracts`` (their layer/alpha are ignored); the record to save."""
-    from contracts.style import CALIBRATION_SCHEMA
-    from steering_core.certify.fingerprint import config_fingerprint, weights_fingerprint
-
     questions = prompt_set(set_id)[CALIBRATION_SLICE]
     if session.execution is not None and session.execution.parallel:
         # Several workers: submit the whole grid at once. Cells past a layer's first collapse

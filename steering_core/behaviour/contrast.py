@@ -48,7 +48,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import torch
+
 from steering_core.errors import InvalidParameterError
+from steering_core.prompts import has_chat_template
 from steering_core.resources import data_path
 from steering_core.styles import SEED_STYLES, ContrastPair, Style
 
@@ -164,8 +167,6 @@ class ContrastSet:
 
 def render(tokenizer: Any, messages: list[dict[str, str]]) -> str:
     """The model input for ``messages``: the chat template with the generation prompt appended."""
-    from steering_core.prompts import has_chat_template
-
     if not has_chat_template(tokenizer):
         return "\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\nassistant:"
     text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, enable_thinking=False)
@@ -325,8 +326,6 @@ class PairConsistency:
 
 def pair_consistency(diffs: Any) -> PairConsistency:
     """:class:`PairConsistency` of ``diffs``, a ``(n_pairs, hidden)`` tensor or array (n_pairs >= 2)."""
-    import torch
-
     d = torch.as_tensor(diffs, dtype=torch.float64)
     if d.ndim != 2 or d.shape[0] < 2:
         raise InvalidParameterError("diffs", "a (n_pairs >= 2, hidden) matrix", f"shape {tuple(d.shape)}")

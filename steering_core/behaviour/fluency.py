@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from steering_core.errors import InvalidParameterError
+from steering_core.prompts import chat_text, pad_token_id
 
 MAX_SEQUENCE_TOKENS = 8192
 """The longest prompt + answer accepted, in tokens (checked before any tensor is built)."""
@@ -95,8 +96,6 @@ def answer_fluency(
         raise InvalidParameterError("batch_size", "an int >= 1", repr(batch_size))
     if _hooked(model):
         raise InvalidParameterError("model", "the unsteered model (no forward hook installed)", "a hooked model")
-    from steering_core.prompts import chat_text, pad_token_id
-
     rows: list[tuple[list[int], list[int]]] = []
     for i, (q, a) in enumerate(zip(qs, ans, strict=True)):
         prompt = list(tokenizer(chat_text(tokenizer, q, chat), add_special_tokens=False)["input_ids"])

@@ -507,9 +507,11 @@ def _choose_prompts(prompts: Sequence[str] | str | None, n_prompts: int | None) 
 
 
 def _vector_norm(vector: Any, layer: int) -> float:
+    # deferred: imports torch only when a norm is measured; this module stays torch-free because
+    # steering_core.plots.data imports it to draw and report recorded runs (steer plot, steer report)
     import torch
 
-    from steering_core.vector import SteeringVector
+    from steering_core.vector import SteeringVector  # deferred: imports torch, as above
 
     if isinstance(vector, SteeringVector):
         return vector.norm(layer)
@@ -556,6 +558,8 @@ def lens_eval(
     Raises:
         InvalidParameterError (and its subclasses from ``steer``): bad input, before generating.
     """
+    # deferred: these import torch only when an eval runs; this module stays torch-free because
+    # steering_core.plots.data imports it to draw and report recorded runs (steer plot, steer report)
     from steering_core.diagnose import residual_norms
     from steering_core.generate import generate, steered_generate
     from steering_core.models import LoadedModel

@@ -33,6 +33,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from steering_core.errors import InvalidParameterError
 from steering_core.text import WORD_RE, words
 
 METRICS_VERSION = "style-metrics-v2"
@@ -257,8 +258,6 @@ def metric(name: str) -> Callable[[str], float]:
     Raises:
         InvalidParameterError: unknown name (the message lists the known ones).
     """
-    from steering_core.errors import InvalidParameterError
-
     if name not in METRICS:
         raise InvalidParameterError("metric", f"one of {sorted(METRICS)}", repr(name))
     return METRICS[name]
@@ -295,8 +294,6 @@ def style_metric(style: str) -> StyleMetric:
     Raises:
         InvalidParameterError: no metric registered for ``style``.
     """
-    from steering_core.errors import InvalidParameterError
-
     if style not in STYLE_METRICS:
         raise InvalidParameterError("style", f"one of {sorted(STYLE_METRICS)}", repr(style))
     return STYLE_METRICS[style]

@@ -32,6 +32,7 @@ from steering_core.behaviour.metrics import metric
 from steering_core.behaviour.topic import guard
 from steering_core.errors import InvalidParameterError
 from steering_core.styles import Style
+from steering_core.text import word_count
 
 SYMMETRY_TOLERANCE = 1.25
 Answerer = Callable[[Sequence[str], float], list[str]]
@@ -143,8 +144,6 @@ def _condition(
     metric_name: str,
     baseline: Sequence[str] | None = None,
 ) -> Condition:
-    from steering_core.text import word_count
-
     fn = metric(metric_name)
     g = guard(questions, answers, baseline)
     return Condition(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 
@@ -129,8 +130,6 @@ def pareto_svg(record: dict[str, Any], width: int = 360, height: int = 240) -> s
     likewise; Pareto-front points are drawn filled, the others hollow. Pure string output (no
     plotting library), every label escaped.
     """
-    from html import escape
-
     pts = [p for p in record.get("points", []) if p.get("perplexity_ratio") is not None]
     if not pts:
         return ""

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from steering_core.behaviour.metrics import style_metric
 from steering_core.errors import InvalidParameterError
 from steering_core.resources import data_path
 
@@ -69,8 +70,6 @@ class QuestionSet:
 
         E.g. terse/positive: ``words`` (sign -1) x +1 = -1, words must go down.
         """
-        from steering_core.behaviour.metrics import style_metric
-
         return style_metric(self.style).sign * self.sign
 
     def questions(self, half: Half = "held_out") -> list[str]:

@@ -46,12 +46,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
+import torch
+
 from steering_core.behaviour.batch import Row
+from steering_core.behaviour.contract import FLUENCY_MAX_RATIO, directed_criterion, measure_criterion
+from steering_core.behaviour.contrast import load_contrast_set
+from steering_core.behaviour.fluency import answer_fluency, perplexity_ratio
+from steering_core.behaviour.metrics import METRICS_VERSION
+from steering_core.behaviour.questions import load_question_set
 from steering_core.behaviour.session import Session
+from steering_core.behaviour.topic import guard
+from steering_core.certify.fingerprint import config_fingerprint, weights_fingerprint
 from steering_core.defaults import BEHAVIOUR_SEARCH_QUESTIONS, BEHAVIOUR_SEARCH_RATIOS, BEHAVIOUR_SEARCH_TOKENS
 from steering_core.errors import InvalidParameterError
+from steering_core.extract import aggregate, read_activations
+from steering_core.layers import hidden_size, locate
+from steering_core.models import model_name_of
 from steering_core.plan import Term
+from steering_core.prompt_sets import prompt_set
 from steering_core.resources import data_path
+from steering_core.styles import as_style
 from steering_core.vector import Aggregator, ReadPosition, Recipe, SteeringVector
 
 RECIPES_PATH = data_path("behaviour", "recipes.json")
@@ -129,12 +143,6 @@ def recipe_vector(session: Session, style: str, recipe: ExtractionRecipe) -> Ste
     band around the recipe's layers (a layer's activations do not depend on which other layers
     are read) and memoised, so the mean and PCA recipes share one forward pass over the pairs.
     """
-    import torch
-
-    from steering_core.extract import aggregate, read_activations
-    from steering_core.layers import hidden_size, locate
-    from steering_core.models import model_name_of
-
     key = f"{style}|{recipe.name}"
     if key in session.vectors:
         return session.vectors[key]
@@ -142,12 +150,8 @@ def recipe_vector(session: Session, style: str, recipe: ExtractionRecipe) -> Ste
     n_layers = len(locate(lm.model)[1])
     read = sorted({x for layer in recipe.layers for x in _band(layer, n_layers)})
     if recipe.source == "seed":
-        from steering_core.styles import as_style
-
         pairs, chat = as_style(style), True
     else:
-        from steering_core.behaviour.contrast import load_contrast_set
-
         cs = load_contrast_set(style)
         pairs, chat = (
             (cs.templated_style(lm.tokenizer), False) if recipe.read_at == "last" else (cs.plain_style(), True)
@@ -179,8 +183,6 @@ def recipe_vector(session: Session, style: str, recipe: ExtractionRecipe) -> Ste
 
 def layer_alphas(session: Session, vector: SteeringVector, ratio: float) -> dict[int, float]:
     """Per-layer alphas for a total perturbation ``ratio`` split evenly over the vector's layers."""
-    from steering_core.prompt_sets import prompt_set
-
     layers = list(vector.layer_indices)
     prompts = prompt_set(NORM_SET)
     return {layer: ratio * session.median_norm(layer, prompts) / vector.norm(layer) / len(layers) for layer in layers}
@@ -208,8 +210,6 @@ def ratio_vector(session: Session, vector: SteeringVector) -> SteeringVector:
 
 def random_ratio_vector(vector: SteeringVector, seed: int) -> SteeringVector:
     """A seeded Gaussian direction per layer with the norm of ``vector`` at that layer (the random control)."""
-    import torch
-
     gen = torch.Generator().manual_seed(seed)
     layers: dict[int, torch.Tensor] = {}
     for layer in sorted(vector.layer_indices):
@@ -231,8 +231,6 @@ def recipe_plan(session: Session, vector: SteeringVector, ratio: float, sign: in
 
 
 def _answer_fluency(session: Session, questions: Sequence[str], answers: Sequence[str]) -> list[Any]:
-    from steering_core.behaviour.fluency import answer_fluency
-
     key = ("fluency", tuple(questions), tuple(answers))
     if key not in session.measures:
         model, tok = session.lm.model, session.lm.tokenizer
@@ -246,17 +244,12 @@ def fluency_ratio(session: Session, questions: Sequence[str], steered: Sequence[
 
     Per-answer fluencies are memoised per session (the baseline's are computed once).
     """
-    from steering_core.behaviour.fluency import perplexity_ratio
-
     return perplexity_ratio(_answer_fluency(session, questions, steered), _answer_fluency(session, questions, baseline))
 
 
 def _cell(
     session: Session, style: str, direction: str, questions: list[str], baseline: list[str], answers: list[str]
 ) -> dict[str, Any]:
-    from steering_core.behaviour.contract import FLUENCY_MAX_RATIO, directed_criterion, measure_criterion
-    from steering_core.behaviour.topic import guard
-
     crit = directed_criterion(style, direction)
     effect = measure_criterion(crit, baseline, answers).interval.estimate
     g = guard(questions, answers, baseline)
@@ -288,10 +281,6 @@ def search_style(
     max_new_tokens: int = DEFAULT_SEARCH_TOKENS,
 ) -> dict[str, Any]:
     """Search one style (module docstring); its record: table, chosen recipe and ratios."""
-    from steering_core.behaviour.contrast import load_contrast_set
-    from steering_core.behaviour.questions import load_question_set
-    from steering_core.layers import locate
-
     num_layers = len(locate(session.lm.model)[1])
     recipes = candidates(layer, num_layers)
     qsets = {d: load_question_set(style, d) for d in ("positive", "negative")}
@@ -350,9 +339,6 @@ def search(
     max_new_tokens: int = DEFAULT_SEARCH_TOKENS,
 ) -> dict[str, Any]:
     """The search record for ``styles`` (each at ``layers[style]``), ready to save as :data:`RECIPES_PATH`."""
-    from steering_core.behaviour.metrics import METRICS_VERSION
-    from steering_core.certify.fingerprint import config_fingerprint, weights_fingerprint
-
     if not ratios or any(not r > 0 for r in ratios):
         raise InvalidParameterError("ratios", "a non-empty list of ratios > 0", repr(list(ratios)))
     if n_questions < 1:

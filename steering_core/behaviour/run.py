@@ -32,6 +32,7 @@ The reduced run (CI) does 1-3 only.
 from __future__ import annotations
 
 import math
+import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +40,8 @@ from typing import Any
 
 import numpy as np
 
+from contracts.style import load_calibration
+from steering_core.behaviour.batch import Row
 from steering_core.behaviour.contract import (
     ContractResult,
     Fluency,
@@ -47,7 +50,29 @@ from steering_core.behaviour.contract import (
     evaluate,
     measure_criterion,
 )
+from steering_core.behaviour.lens import PROBE_SET, compare_answers
+from steering_core.behaviour.metrics import METRICS_VERSION, style_score
+from steering_core.behaviour.parity import with_instruction
+from steering_core.behaviour.prompting import Point, comparison
+from steering_core.behaviour.questions import load_question_set
+from steering_core.behaviour.recipe import (
+    ExtractionRecipe,
+    fluency_ratio,
+    layer_alphas,
+    load_recipes,
+    random_ratio_vector,
+    ratio_vector,
+    recipe_vector,
+)
+from steering_core.behaviour.reliability import anti_steerable, directed_effects, split_half_agreement
+from steering_core.behaviour.report import render_markdown
 from steering_core.behaviour.session import Session
+from steering_core.behaviour.validation import validate_metric
+from steering_core.certify.fingerprint import config_fingerprint, weights_fingerprint
+from steering_core.models import load_model
+from steering_core.prompt_sets import prompt_set, prompts_digest
+from steering_core.styles import get_style
+from steering_core.text import word_count
 from steering_core.vector import SteeringVector
 
 RANDOM_SEED = 1234
@@ -167,8 +192,6 @@ class BehaviourResult:
 
     def to_markdown(self) -> str:
         """The human report."""
-        from steering_core.behaviour.report import render_markdown
-
         return render_markdown(self.to_dict())
 
 
@@ -194,8 +217,6 @@ class _Plan:
 
 def _recipes(record: dict[str, Any] | None, calibration: dict[str, Any], style: str) -> tuple[Any, dict[str, float]]:
     """The style's recipe and ratio per direction (recorded search, else the calibrated seed recipe)."""
-    from steering_core.behaviour.recipe import ExtractionRecipe
-
     if record is not None and style in record.get("styles", {}):
         entry = record["styles"][style]
         ratios = {d: float(entry["chosen_ratio"][d]) for d in DIRECTIONS}
@@ -208,9 +229,6 @@ def _recipes(record: dict[str, Any] | None, calibration: dict[str, Any], style: 
 def _plans(
     session: Session, config: RunConfig, record: dict[str, Any] | None, calibration: dict[str, Any]
 ) -> list[_Plan]:
-    from steering_core.behaviour.questions import load_question_set
-    from steering_core.behaviour.recipe import layer_alphas, random_ratio_vector, ratio_vector, recipe_vector
-
     plans: list[_Plan] = []
     for style in config.styles:
         recipe, ratios = _recipes(record, calibration, style)
@@ -239,16 +257,12 @@ def _plans(
 
 
 def _instruction(style: str, direction: str) -> str:
-    from steering_core.styles import get_style
-
     pair = get_style(style).pairs[0]
     return pair.positive if direction == "positive" else pair.negative
 
 
 def _requests(config: RunConfig, plans: list[_Plan]) -> list[tuple[list[str], Any, float]]:
     """Every generation of the contracts, controls and (full run) prompt comparison, to submit at once."""
-    from steering_core.behaviour.parity import with_instruction
-
     out: list[tuple[list[str], Any, float]] = []
     for p in plans:
         a = p.sign * p.ratio
@@ -262,17 +276,12 @@ def _requests(config: RunConfig, plans: list[_Plan]) -> list[tuple[list[str], An
 
 
 def _fluency(session: Session, questions: list[str], answers: list[str], baseline: list[str]) -> Fluency:
-    from steering_core.behaviour.recipe import fluency_ratio
-
     return Fluency(fluency_ratio(session, questions, answers, baseline))
 
 
 def _reliability(
     session: Session, p: _Plan, baseline: list[str], by_multiple: dict[float, list[str]]
 ) -> dict[str, Any]:
-    from steering_core.behaviour.metrics import style_score
-    from steering_core.behaviour.reliability import anti_steerable, directed_effects, split_half_agreement
-
     b = [style_score(p.style, a) for a in baseline]
     at_one = [style_score(p.style, a) for a in by_multiple[1.0]]
     multiples = sorted(by_multiple)
@@ -285,8 +294,6 @@ def _reliability(
 
 
 def _validation(style: str) -> dict[str, Any]:
-    from steering_core.behaviour.validation import validate_metric
-
     try:
         return validate_metric(style).to_dict()
     except Exception as error:  # a missing labelled set is reported, never a verdict
@@ -307,15 +314,6 @@ def run_behaviour(
     model with this model's config fingerprint; a record uses it; None or False uses the
     calibrated seed recipe.
     """
-    import platform
-
-    from contracts.style import load_calibration
-    from steering_core.behaviour.metrics import METRICS_VERSION
-    from steering_core.behaviour.parity import with_instruction
-    from steering_core.behaviour.recipe import load_recipes
-    from steering_core.certify.fingerprint import config_fingerprint, weights_fingerprint
-    from steering_core.models import load_model
-
     cal = calibration if calibration is not None else load_calibration()
     if session is None:
         lm = load_model(model, progress=progress or (lambda _: None))
@@ -414,10 +412,6 @@ def _comparison(
     instruction: str,
     conditions: list[tuple[str, str, float, list[str]]],
 ) -> dict[str, Any]:
-    from steering_core.behaviour.prompting import Point, comparison
-    from steering_core.behaviour.recipe import fluency_ratio
-    from steering_core.text import word_count
-
     baseline = conditions[0][3]
     crit = contract.primary
     points: list[Point] = []
@@ -433,10 +427,6 @@ def _comparison(
 
 
 def _lens(session: Session, plans: list[_Plan], max_new_tokens: int) -> list[dict[str, Any]]:
-    from steering_core.behaviour.batch import Row
-    from steering_core.behaviour.lens import PROBE_SET, compare_answers
-    from steering_core.prompt_sets import prompt_set, prompts_digest
-
     probes = list(prompt_set(PROBE_SET))
     rows = [Row(q) for q in probes]
     for p in plans:

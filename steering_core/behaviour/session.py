@@ -30,6 +30,8 @@ import torch
 
 from steering_core.behaviour.batch import DEFAULT_MAX_BATCH, Row, generate_rows, plan_key
 from steering_core.diagnose import residual_norms
+from steering_core.execute.cell import VectorPayload
+from steering_core.execute.grids import answer_cells, gather
 from steering_core.extract import extract
 from steering_core.generate import generate
 from steering_core.models import LoadedModel
@@ -134,9 +136,6 @@ class Session:
         return [self._rows[self._row_key(r, tokens)] for r in rows]
 
     def _cells(self, texts: Sequence[str], vector: SteeringVector | None, alpha: float) -> list[Any]:
-        from steering_core.execute.cell import VectorPayload
-        from steering_core.execute.grids import answer_cells
-
         steered = vector is not None and alpha != 0.0
         payload = VectorPayload.from_vector(vector) if steered and vector is not None else None
         return answer_cells(
@@ -160,8 +159,6 @@ class Session:
                 todo.setdefault(key, (texts, vector, alpha))
         if not todo:
             return
-        from steering_core.execute.grids import gather
-
         plans = [(key, self._cells(*request)) for key, request in todo.items()]
         self.say(f"submitting {len(plans)} generations ({sum(len(c) for _, c in plans)} cells)")
         records = self.execution.run([cell for _, cells in plans for cell in cells], desc="behaviour")

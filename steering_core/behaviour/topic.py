@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from steering_core.behaviour.metrics import vocabulary
+from steering_core.errors import InvalidParameterError
 from steering_core.text import degeneracy, words
 
 STEM_LENGTH = 5
@@ -131,8 +132,6 @@ def guard(questions: Sequence[str], answers: Sequence[str], baseline: Sequence[s
     With ``baseline`` (the unhooked answers, same order), degeneracy the baseline answer already
     has is not counted against the steered answer (see the module docstring).
     """
-    from steering_core.errors import InvalidParameterError
-
     if len(questions) != len(answers):
         raise InvalidParameterError("answers", f"{len(questions)} answers (one per question)", len(answers))
     if baseline is not None and len(baseline) != len(answers):

@@ -23,11 +23,15 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
+import re
+import statistics
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from steering_core.behaviour.metrics import STYLE_METRICS, style_metric, style_score
 from steering_core.errors import InvalidParameterError
 from steering_core.resources import data_path
 
@@ -104,8 +108,6 @@ def mann_whitney_auc(positive: Sequence[float], negative: Sequence[float]) -> fl
 
 def validation_path(style: str, directory: Path | None = None) -> Path:
     """``<directory>/<style>.jsonl`` (default: ``steering_core/data/behaviour/validation``)."""
-    import re
-
     if not isinstance(style, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", style):
         raise InvalidParameterError("style", "a style name of lower-case letters, digits and '-'", repr(style))
     return (directory or VALIDATION_DIR) / f"{style}.jsonl"
@@ -212,8 +214,6 @@ def validate_metric(
     labelled: LabelledSet | None = None,
 ) -> MetricValidation:
     """AUCs of ``score`` (default: the style's registered oriented metric) on ``style``'s labelled texts."""
-    from steering_core.behaviour.metrics import style_metric
-
     if score is None:
         sm = style_metric(style)
         score, metric_name = sm.score, sm.describe()
@@ -238,17 +238,11 @@ def validate_metric(
 
 def validate_all(styles: Sequence[str] | None = None) -> list[MetricValidation]:
     """:func:`validate_metric` for every style with a registered metric (or ``styles``)."""
-    from steering_core.behaviour.metrics import STYLE_METRICS
-
     return [validate_metric(s) for s in (styles if styles is not None else list(STYLE_METRICS))]
 
 
 def pole_medians(style: str, labelled: LabelledSet | None = None) -> tuple[float, float]:
     """Median oriented score of the labelled (positive, negative) texts of ``style``."""
-    import statistics
-
-    from steering_core.behaviour.metrics import style_score
-
     data = labelled if labelled is not None else load_labelled(style)
     pos = statistics.median(style_score(style, t) for t in data.select("positive"))
     neg = statistics.median(style_score(style, t) for t in data.select("negative"))
@@ -265,8 +259,6 @@ def room(style: str, direction: str, answers: Sequence[str], labelled: LabelledS
 
     Pre: ``answers`` non-empty; the labelled medians differ (``P > N`` for a valid metric).
     """
-    from steering_core.behaviour.metrics import style_score
-
     if direction not in ("positive", "negative"):
         raise InvalidParameterError("direction", "'positive' or 'negative'", repr(direction))
     if isinstance(answers, str) or not answers:
@@ -296,8 +288,6 @@ def markdown_table(results: Sequence[MetricValidation]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m steering_core.behaviour.validation [--json]``: print the AUC table; exit 1 if a metric fails."""
-    import sys
-
     args = list(sys.argv[1:] if argv is None else argv)
     results = validate_all()
     if "--json" in args:

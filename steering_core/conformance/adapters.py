@@ -24,6 +24,7 @@ import torch
 
 from steering_core.conformance.plan import Request
 from steering_core.errors import InvalidParameterError
+from steering_core.fold import export_folded
 from steering_core.generate import generate_tokens
 from steering_core.hooks import hook_snapshot
 from steering_core.layers import model_device, model_dtype
@@ -147,6 +148,8 @@ class ExportBackend(_InProcess):
         return deltas
 
     def _model(self, request: Request) -> tuple[Any, Any]:
+        # deferred: imports transformers only when the export backend reloads a folded model, as
+        # steering_core.models does: importing this module (the hook and folded backends) does not load it
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         deltas = self._deltas(request)
@@ -155,8 +158,6 @@ class ExportBackend(_InProcess):
             digest.update(str(layer).encode() + deltas[layer].numpy().tobytes())
         key = digest.hexdigest()[:16]
         if key not in self._loaded:
-            from steering_core.fold import export_folded
-
             folder = export_folded(self.lm, deltas, self._tmp / key)
             model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=model_dtype(self.lm.model))
             model.eval()  # type: ignore[no-untyped-call]

@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"no convert_hf_to_gguf.py in {converter}")
     sys.path.insert(0, str(converter / "gguf-py"))
     sys.path.insert(0, str(converter))
+    # deferred: convert_hf_to_gguf.py is llama.cpp's script, importable only from --converter's folder (path above)
     import convert_hf_to_gguf as convert
 
     if args.placeholder_vocab:

@@ -50,6 +50,7 @@ from typing import IO, Any
 import torch
 
 from steering_core.atomic import atomic_file
+from steering_core.certify.gguf_interop import write_control_vector
 from steering_core.conformance.plan import POSITIONS, Request, Term
 from steering_core.errors import InvalidParameterError, SteeringError
 from steering_core.generate import eos_token_ids
@@ -255,8 +256,6 @@ class LlamaCppBackend:
 
     def export_term(self, vector: SteeringVector, layers: tuple[int, ...], path: Path) -> None:
         """Write the control-vector GGUF of ``vector`` at ``layers`` (our numbering: ``direction.L``)."""
-        from steering_core.certify.gguf_interop import write_control_vector
-
         hint = str(getattr(self.lm.model.config, "model_type", "") or "unknown")
         directions = {layer: vector[layer].detach().to(torch.float32).contiguous() for layer in layers}
         write_control_vector(path, directions, hint)

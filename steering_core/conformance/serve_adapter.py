@@ -25,10 +25,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from steering_core.certify import certify_vector, write_certified
+from steering_core.certify.measure import Protocol
 from steering_core.conformance.adapters import model_digest
 from steering_core.conformance.plan import Request
 from steering_core.errors import InvalidParameterError, SteeringError
 from steering_core.models import LoadedModel
+from steering_core.serve.vectors import load_vector_set
 from steering_core.vector import SteeringVector
 
 CREATED = "2026-01-01T00:00:00Z"
@@ -69,9 +72,6 @@ class ServeBackend:
         self.vectors[name] = vector
 
     def _certify_all(self) -> None:
-        from steering_core.certify import certify_vector, write_certified
-        from steering_core.certify.measure import Protocol
-
         # Small but real: a dead, an effective and a collapsing alpha, measured on two prompts.
         protocol = Protocol(calibration_prompts=2, behaviour_prompts=2, max_new_tokens=12, alphas=(1e-4, 1.0, 100.0))
         for name, vector in self.vectors.items():
@@ -88,10 +88,12 @@ class ServeBackend:
                 write_certified(self._dir / f"{name}@L{layer}.safetensors", certified)
 
     def _start(self) -> None:
+        # deferred: fastapi, uvicorn and httpx are the optional serve extra (pyproject [serve]); without it
+        # this backend still constructs and its requests report the missing module (see _ensure)
+        import httpx
         import uvicorn
 
-        from steering_core.serve.app import ServeSettings, create_app
-        from steering_core.serve.vectors import load_vector_set
+        from steering_core.serve.app import ServeSettings, create_app  # deferred: imports fastapi, as above
 
         self._certify_all()
         served = load_vector_set(self._dir, self.lm)
@@ -102,8 +104,6 @@ class ServeBackend:
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
         self._url = f"http://127.0.0.1:{port}"
-        import httpx
-
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
@@ -126,7 +126,7 @@ class ServeBackend:
                     raise
 
     def _one(self, request: Request, max_new_tokens: int) -> list[int]:
-        import httpx
+        import httpx  # deferred: the optional serve extra, as in _start
 
         steering = []
         for term in request.terms:

@@ -29,6 +29,8 @@ from steering_core.errors import InvalidParameterError
 from steering_core.models import LoadedModel
 from steering_core.vector import SteeringVector
 from steering_core.vllm.config import SteerTerm
+from steering_core.vllm.engine import SteeredLLM
+from steering_core.vllm.loop import EngineLoop
 
 
 class VllmBackend:
@@ -38,9 +40,6 @@ class VllmBackend:
     capabilities = frozenset({"steer", "positions", "multi_term", "mixed_batch", "concurrency"})
 
     def __init__(self, lm: LoadedModel, **llm_kwargs: Any) -> None:
-        from steering_core.vllm.engine import SteeredLLM
-        from steering_core.vllm.loop import EngineLoop
-
         self.lm = lm
         self.llm = SteeredLLM(lm, **llm_kwargs)
         self.loop = EngineLoop(self.llm)
