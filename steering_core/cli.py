@@ -214,7 +214,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from steering_core.execute.cli import open_execution
     from steering_core.execute.grids import sweep_grid
     from steering_core.prompt_sets import prompt_set
-    from steering_core.sweep import SweepCell
+    from steering_core.sweep import SweepCell, SweepGrid
 
     lm = _load(args)
     vector = _extract(lm, args, args.layers)
@@ -231,18 +231,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     def say(message: str) -> None:
         print(f"[steer] {message}", file=sys.stderr, flush=True)
 
+    grid = SweepGrid(
+        vector=vector,
+        layers=args.layers,
+        alphas=args.alphas,
+        prompts=prompts,
+        norms=norms,
+        max_new_tokens=args.max_new_tokens,
+        positions=args.positions,
+    )
     with open_execution(args, [lm], say) as execution:
-        result = sweep_grid(
-            execution,
-            lm,
-            vector,
-            args.layers,
-            args.alphas,
-            prompts,
-            norms,
-            args.max_new_tokens,
-            positions=args.positions,
-        )
+        result = sweep_grid(execution, lm, grid)
         workers = execution.executor.workers
     print(f"model: {lm.name}   style: {args.style}   prompts: {len(prompts)}   max new tokens: {args.max_new_tokens}")
     print(f"{'layer':>5} {'alpha':>7} {'ratio':>7} {'words':>7} {'same':>5} {'degen':>5} {'phase':>10}")

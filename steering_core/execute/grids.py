@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from steering_core.diagnose import LayerNorms
 from steering_core.execute.cell import Cell, VectorPayload
 from steering_core.execute.cli import Execution
 from steering_core.execute.local import preload_key
-from steering_core.sweep import SweepCell, SweepResult, sweep_cell
+from steering_core.sweep import FLAT_FIELDS, SweepCell, SweepGrid, SweepResult
 from steering_core.vector import SteeringVector
 
 
@@ -65,46 +64,35 @@ def gather(records: Sequence[dict[str, Any]]) -> list[str]:
 def sweep_grid(
     execution: Execution,
     loaded: Any,
-    vector: SteeringVector,
-    layers: Sequence[int],
-    alphas: Sequence[float],
-    prompts: Sequence[str],
-    norms: Sequence[LayerNorms],
-    max_new_tokens: int = 64,
-    batch_size: int = 8,
-    positions: str = "all",
+    grid: SweepGrid | SteeringVector | None = None,
+    *flat: Any,
     on_cell: Callable[[SweepCell], None] | None = None,
+    **flat_keywords: Any,
 ) -> SweepResult:
-    """:func:`steering_core.sweep.alpha_sweep` as a grid of cells on ``execution``'s executor.
+    """:func:`steering_core.sweep.alpha_sweep` of ``grid`` as a grid of cells on ``execution``'s executor.
 
-    Cells: the unsteered baseline plus one per ``(layer, alpha != 0)``, each cut into prompt
-    chunks; alpha 0 reuses the baseline (no hook is installed at alpha 0). The result equals
-    :func:`~steering_core.sweep.alpha_sweep`'s (same batches, greedy); ``on_cell`` is called
-    in grid order once every cell is in.
+    ``grid`` is a :class:`~steering_core.sweep.SweepGrid`, or the vector followed by the grid's
+    other parameters flat, as before: ``sweep_grid(execution, loaded, vector, layers, alphas,
+    prompts, norms, max_new_tokens=64, batch_size=8, positions="all")``
+    (:meth:`~steering_core.sweep.SweepGrid.from_call`), validated the same way before any cell
+    runs. Cells: the unsteered baseline plus one per ``(layer, alpha != 0)``, each cut into
+    prompt chunks; alpha 0 reuses the baseline (no hook is installed at alpha 0). The result
+    equals :func:`~steering_core.sweep.alpha_sweep`'s (same batches, greedy); ``on_cell`` is
+    called in grid order once every cell is in.
     """
-    median = {n.layer: n.median_norm for n in norms}
-    payload = VectorPayload.from_vector(vector)
-    base_cells = answer_cells(loaded, prompts, max_new_tokens, batch_size=batch_size)
-    grid: list[tuple[int, float, list[Cell]]] = [
-        (
-            layer,
-            float(alpha),
-            answer_cells(loaded, prompts, max_new_tokens, payload, (layer,), alpha, positions, batch_size),
-        )
-        for layer in layers
-        for alpha in alphas
-    ]
-    everything = base_cells + [cell for _, alpha, cells in grid if alpha != 0.0 for cell in cells]
-    records = execution.run(everything, desc="sweep")
+    swept = SweepGrid.from_call("sweep_grid", grid, flat, flat_keywords, (*FLAT_FIELDS, "positions"))
+    payload = VectorPayload.from_vector(swept.vector)
+    prompts, tokens, positions, size = swept.prompts, swept.max_new_tokens, swept.positions, swept.batch_size
+    base_cells = answer_cells(loaded, prompts, tokens, batch_size=size)
+    steered = {
+        (layer, alpha): answer_cells(loaded, prompts, tokens, payload, (layer,), alpha, positions, size)
+        for layer, alpha in swept.points
+        if alpha != 0.0
+    }
+    records = execution.run(base_cells + [c for chunked in steered.values() for c in chunked], desc="sweep")
     by_digest = {r["cell_sha256"]: r for r in records}
-    baseline = gather([by_digest[c.digest()] for c in base_cells])
-    out: list[SweepCell] = []
-    for layer, alpha, cells in grid:
-        answers = baseline if alpha == 0.0 else gather([by_digest[c.digest()] for c in cells])
-        cell = sweep_cell(layer, alpha, vector.norm(layer), median[layer], baseline, answers)
-        out.append(cell)
-        if on_cell is not None:
-            on_cell(cell)
-    return SweepResult(
-        style=vector.style, prompts=list(prompts), baseline=baseline, cells=out, max_new_tokens=max_new_tokens
-    )
+
+    def answers(chunked: list[Cell]) -> list[str]:
+        return gather([by_digest[c.digest()] for c in chunked])
+
+    return swept.collect(answers(base_cells), lambda layer, alpha: answers(steered[layer, alpha]), on_cell)
