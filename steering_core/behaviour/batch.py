@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import torch
 
 from steering_core.errors import InvalidParameterError
+from steering_core.generate import generate_tokens
 from steering_core.models import LoadedModel
 from steering_core.plan import Term, compile_plan
 from steering_core.prompts import chat_text, check_prompts
@@ -90,11 +91,6 @@ def generate_rows(
     progress: Callable[[str], None] | None = None,
 ) -> list[str]:
     """Greedy answers for ``rows`` (see the module docstring), ``max_batch`` rows per forward batch."""
-    # deferred: not for start-up time (torch is loaded already) but as a test seam:
-    # tests/behaviour/test_batch.py replaces steering_core.generate.generate_tokens to make generation fail;
-    # moves to the top once that test patches steering_core.behaviour.batch.generate_tokens instead
-    from steering_core.generate import generate_tokens
-
     _check(rows, max_new_tokens, max_batch)
     if not rows:
         return []

@@ -92,7 +92,7 @@ def test_no_hook_left_when_generation_raises(tokenizer: Any, monkeypatch: pytest
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(sys.modules["steering_core.generate"], "generate_tokens", boom)
+    monkeypatch.setattr(sys.modules["steering_core.behaviour.batch"], "generate_tokens", boom)
     with pytest.raises(RuntimeError):
         generate_rows(lm, [Row("Why?", (Term(vector=v, alpha=1.0),)), Row("Why?")], 4)
     assert hook_snapshot(lm.model) == before
