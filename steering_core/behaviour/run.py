@@ -69,6 +69,7 @@ from steering_core.behaviour.report import render_markdown
 from steering_core.behaviour.session import Session
 from steering_core.behaviour.validation import validate_metric
 from steering_core.certify.fingerprint import config_fingerprint, weights_fingerprint
+from steering_core.errors import InvalidParameterError
 from steering_core.models import load_model
 from steering_core.prompt_sets import prompt_set, prompts_digest
 from steering_core.styles import get_style
@@ -88,7 +89,8 @@ class RunConfig:
 
     ``parity`` turns on the comparison against prompting (the name is kept from the earlier
     prompt-vs-injection table it replaces); ``n_questions`` keeps the first n held-out questions
-    of each direction (None: all).
+    of each direction (None: all); ``directions`` picks the directions run (both by default; a
+    conjecture-registry runner runs one, :mod:`steering_core.cprr.style_axes`).
     """
 
     styles: list[str] = field(default_factory=lambda: list(STYLES))
@@ -97,6 +99,11 @@ class RunConfig:
     lens: bool = True
     lens_max_new_tokens: int = 48
     n_questions: int | None = None
+    directions: tuple[str, ...] = DIRECTIONS
+
+    def __post_init__(self) -> None:
+        if not self.directions or any(d not in DIRECTIONS for d in self.directions):
+            raise InvalidParameterError("directions", f"a non-empty subset of {DIRECTIONS}", repr(self.directions))
 
     @classmethod
     def full(cls) -> RunConfig:
@@ -235,7 +242,7 @@ def _plans(
         raw = recipe_vector(session, style, recipe)
         scaled = ratio_vector(session, raw)
         random = random_ratio_vector(scaled, RANDOM_SEED)
-        for direction in DIRECTIONS:
+        for direction in config.directions:
             qs = load_question_set(style, direction)
             questions = list(qs.held_out)[: config.n_questions] if config.n_questions else list(qs.held_out)
             sign = 1 if direction == "positive" else -1

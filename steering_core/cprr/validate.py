@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from steering_core.cprr import rules
+from steering_core.cprr import rules, style_axes
 from steering_core.cprr.digests import chain_head, chain_problems, protocol_digest
 from steering_core.cprr.errors import CprrError, MeasurementError
 from steering_core.cprr.lifecycle import (
@@ -46,7 +46,7 @@ from steering_core.cprr.lifecycle import (
 )
 from steering_core.cprr.proof import check_property
 from steering_core.cprr.schema import schema_problems
-from steering_core.prompt_sets import prompt_set_digest, prompt_set_ids
+from steering_core.prompt_sets import prompt_set_digest, prompt_set_ids, prompts_digest
 
 ProofChecker = Callable[[str, bool], Any]
 
@@ -57,6 +57,11 @@ def _proof(property_id: str, deep: bool) -> Any:
 
 def _prompt_set_problem(protocol: dict[str, Any]) -> str | None:
     set_id = protocol["prompt_set"]["id"]
+    questions = style_axes.question_set(set_id)  # a behaviour question set (H-SA entries)
+    if questions is not None:
+        if prompts_digest(questions) != protocol["prompt_set"]["sha256"]:
+            return f"protocol: question set {set_id!r} no longer has the pre-registered sha256 (the data changed)"
+        return None
     if set_id not in prompt_set_ids():
         return f"protocol: prompt set {set_id!r} does not exist (known: {', '.join(prompt_set_ids())})"
     if prompt_set_digest(set_id) != protocol["prompt_set"]["sha256"]:

@@ -76,3 +76,19 @@ def test_reduced_run_reports_every_contract(reduced: BehaviourResult) -> None:
         assert 0.0 <= c["reliability"]["anti_steerable"]["anti_steerable_fraction"] <= 1.0
     markdown = reduced.to_markdown()
     assert markdown.count("| terse |") == 2 and "Seed checks" in markdown
+
+
+@pytest.mark.ci
+def test_the_registry_records_the_same_verdicts(reduced: BehaviourResult) -> None:
+    """H-SA-1..H-SA-8 (steering_core.cprr.style_axes) recorded each directed contract in the
+    conjecture registry from its own one-direction run; the fresh all-styles batched run gives
+    the same verdict for every style and direction, and the status follows it (refuted on a fail)."""
+    from steering_core.cprr import store, style_axes
+    from steering_core.cprr.lifecycle import conforming
+
+    for entry_id, (style, direction) in style_axes.ENTRIES.items():
+        entry = store.load_entry(entry_id)
+        (record, *_) = reversed(conforming(entry["evidence"], entry["protocol"]))
+        fresh = _contract(reduced, style, direction)
+        assert bool(record["measured"]["contract_passed"]) == fresh["passed"], (entry_id, record["measured"], fresh)
+        assert entry["status"] in (("testing", "confirmed") if fresh["passed"] else ("refuted",)), entry_id
