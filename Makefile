@@ -126,7 +126,8 @@ behaviour: model
 	echo "behaviour: $$(( $$(date +%s) - start )) s wall, load average $$(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 # Re-run the extraction-recipe search on the search questions; rewrites steering_core/data/behaviour/recipes.json,
-# which `make behaviour` reads.
+# which `make behaviour` reads (a changed recipe then needs the registry's H-SA entries amended and
+# run again: spec/behaviour/README.md says how).
 behaviour-search: model
 	$(STEER) behaviour search
 

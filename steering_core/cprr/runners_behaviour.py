@@ -28,9 +28,11 @@ from steering_core.behaviour.session import Session
 from steering_core.certify.fingerprint import config_fingerprint
 from steering_core.cprr import rules, store, style_axes
 from steering_core.cprr.errors import MeasurementError, ProtocolDataError
+from steering_core.cprr.lifecycle import amend_protocol
 from steering_core.cprr.runners import RunContext, runner
 from steering_core.cprr.runners_geometry import extraction
 from steering_core.cprr.runners_layers import mean_words
+from steering_core.errors import InvalidParameterError
 from steering_core.styles import as_style
 
 
@@ -120,7 +122,8 @@ def style_axis_contract(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, 
     if style_axes.protocol_for(style, direction, recipes) != protocol:
         raise ProtocolDataError(
             f"the shipped recipe, questions, metric or threshold of {style} {direction} are not the registered "
-            "protocol's (a new `steer behaviour search` or data change): amend the entry"
+            "protocol's (a new `steer behaviour search` or data change): amend the entry "
+            "(steering_core.cprr.runners_behaviour.amend_style_axes)"
         )
     searched_on = protocol["params"]["recipe"]["search_model_config_sha256"]
     if config_fingerprint(ctx.model)["sha256"] != searched_on:
@@ -186,3 +189,30 @@ def register_style_axes(directory: Path | str | None = None, now: str | None = N
             store.write_entry(style_axes.entry_for(entry_id, recipes, now), directory)
             written.append(entry_id)
     return written
+
+
+def amend_style_axes(reason: str, directory: Path | str | None = None, now: str | None = None) -> list[str]:
+    """Amend every H-SA entry of the registry whose protocol is no longer the shipped data's (a new recipe search).
+
+    Each amended entry keeps its old protocol and evidence in its history and restarts from the
+    evidence under the new protocol (normally ``open``); run it again with ``steer cprr run``.
+    Returns the ids amended.
+
+    Raises:
+        InvalidParameterError: ``reason`` is empty (an amendment says why).
+        ProtocolDataError: there is no recorded recipe search.
+    """
+    if not reason.strip():
+        raise InvalidParameterError("reason", "a non-empty reason for the amendment", repr(reason))
+    recipes = load_recipes()
+    existing = {p.stem for p in store.entry_paths(directory)}
+    amended: list[str] = []
+    for entry_id, (style, direction) in style_axes.ENTRIES.items():
+        if entry_id not in existing:
+            continue
+        entry = store.load_entry(entry_id, directory)
+        protocol = style_axes.protocol_for(style, direction, recipes)
+        if protocol != entry["protocol"]:
+            store.write_entry(amend_protocol(entry, protocol, reason, now), directory)
+            amended.append(entry_id)
+    return amended

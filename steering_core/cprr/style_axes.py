@@ -11,7 +11,10 @@ contract, so the registry's verdict is the behaviour run's verdict for that styl
 
 A change of recipe, questions, metric or threshold is a new protocol: :func:`protocol_for`
 then no longer equals the registered one, the runner refuses (:class:`ProtocolDataError`) and
-the entry must be amended (:func:`steering_core.cprr.lifecycle.amend_protocol`).
+the entry must be amended
+(:func:`steering_core.cprr.runners_behaviour.amend_style_axes`, which calls
+:func:`steering_core.cprr.lifecycle.amend_protocol`: the old protocol and its evidence stay in
+the entry's history).
 
 Prompt sets of these entries are named ``behaviour/<style>_<direction>/held_out``; their sha256
 is :func:`steering_core.prompt_sets.prompts_digest` of the held-out questions
@@ -86,7 +89,9 @@ def question_set(set_id: str) -> list[str] | None:
 
 def recipe_of(style: str, direction: str, recipes: dict[str, Any] | None) -> dict[str, Any]:
     """The recorded recipe of ``style`` for ``direction`` in the search record ``recipes``
-    (:func:`steering_core.behaviour.recipe.load_recipes`): chosen extraction, ratio, contrast set, search date.
+    (:func:`steering_core.behaviour.recipe.load_recipes`): chosen extraction, ratio, contrast set and the
+    config fingerprint of the model searched on. Not the search's date or table: a new search that
+    chooses the same recipe and ratio leaves the protocol, and its evidence, as they are.
 
     Raises:
         ProtocolDataError: no recorded search, or none for ``style``.
@@ -99,7 +104,6 @@ def recipe_of(style: str, direction: str, recipes: dict[str, Any] | None) -> dic
         "extraction": dict(entry["chosen"]),
         "ratio": float(entry["chosen_ratio"][direction]),
         "contrast_set": dict(entry["contrast_set"]),
-        "search_created": record["created"],
         "search_model_config_sha256": record["model_fingerprint"]["config_sha256"],
     }
 

@@ -23,7 +23,7 @@ from steering_core.cprr import store, style_axes
 from steering_core.cprr.errors import ProtocolDataError
 from steering_core.cprr.lifecycle import conforming
 from steering_core.cprr.runners import RunContext, load_runners
-from steering_core.cprr.runners_behaviour import register_style_axes, style_axis_contract
+from steering_core.cprr.runners_behaviour import amend_style_axes, register_style_axes, style_axis_contract
 from steering_core.cprr.validate import check_entry
 from steering_core.errors import InvalidParameterError
 
@@ -55,8 +55,9 @@ def test_committed_protocols_are_the_shipped_data() -> None:
         assert entry["protocol"] == style_axes.protocol_for(style, direction, recipes), entry_id
 
 
-def test_committed_statuses_follow_one_run_each() -> None:
-    """Every entry was run: a failing run refutes; a passing one is tested (confirmed needs two)."""
+def test_committed_statuses_follow_their_runs() -> None:
+    """Every entry was run under its current protocol: a failing run refutes; passing runs make
+    it tested, two that agree confirm it."""
     for entry_id in style_axes.ENTRIES:
         entry = store.load_entry(entry_id)
         records = conforming(entry["evidence"], entry["protocol"])
@@ -95,3 +96,20 @@ def test_run_config_refuses_unknown_directions() -> None:
     for bad in ((), ("up",), ("positive", "sideways")):
         with pytest.raises(InvalidParameterError, match="directions"):
             RunConfig(directions=bad)
+
+
+def test_a_new_search_is_an_amendment(tmp_path: Path) -> None:
+    """An entry registered under another recipe is amended to the shipped one: the old protocol is
+    kept in its history, the status restarts, and a second call has nothing left to amend."""
+    recipes = copy.deepcopy(load_recipes())
+    assert recipes is not None
+    recipes["styles"]["socratic"]["chosen_ratio"]["negative"] = 0.05  # as if searched again
+    store.write_entry(style_axes.entry_for("H-SA-6", recipes), tmp_path)
+    with pytest.raises(InvalidParameterError, match="reason"):
+        amend_style_axes(" ", tmp_path)
+    assert amend_style_axes("new recipe search", tmp_path) == ["H-SA-6"]
+    entry = store.load_entry("H-SA-6", tmp_path)
+    assert entry["protocol"] == store.load_entry("H-SA-6")["protocol"] and entry["status"] == "open"
+    (event,) = [e for e in entry["history"] if e["event"] == "amend"]
+    assert event["details"]["previous_protocol"]["params"]["recipe"]["ratio"] == 0.05
+    assert amend_style_axes("again", tmp_path) == []
