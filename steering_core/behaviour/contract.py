@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from steering_core.behaviour.criteria import CRITERIA, DESCRIPTIONS, SEED_CHECKS, Criterion
+from steering_core.behaviour.criteria import CRITERIA, POLES, SEED_CHECKS, Criterion
 from steering_core.behaviour.metrics import metric, style_metric
 from steering_core.behaviour.stats import Interval, mean_difference, paired_bootstrap, relative_change, sign_test
 from steering_core.behaviour.topic import GuardResult, guard
@@ -255,5 +255,6 @@ def directed_contract(style: str, direction: str, layer: int, alpha: float, rati
     """
     crit = directed_criterion(style, direction)
     checks = style in SEED_CHECKS and direction == "positive"
-    toward = "toward the positive pole" if direction == "positive" else "toward the negative pole"
-    return StyleContract(style, (crit,), layer, alpha, ratio, checks, f"{DESCRIPTIONS.get(style, style)} ({toward})")
+    positive, negative = POLES[style]
+    toward = f"toward {positive}" if direction == "positive" else f"toward {negative}"
+    return StyleContract(style, (crit,), layer, alpha, ratio, checks, f"{toward} ({crit.describe()})")

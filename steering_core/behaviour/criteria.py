@@ -63,3 +63,11 @@ DESCRIPTIONS = {
     "dry-wit": "fewer exclamation marks and enthusiasm words",
 }
 """What each style's contract asks of the answers, in words."""
+
+POLES: dict[str, tuple[str, str]] = {
+    "terse": ("terse, technical answers", "thorough, expansive answers"),
+    "formal": ("formal academic prose", "casual chat"),
+    "socratic": ("clarifying questions instead of answers", "direct answers"),
+    "dry-wit": ("dry understatement", "warm enthusiasm"),
+}
+"""Each style's (positive, negative) pole in words, after the seed pair's two instructions."""
