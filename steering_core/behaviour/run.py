@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -234,12 +234,27 @@ def _recipes(record: dict[str, Any] | None, calibration: dict[str, Any], style: 
 
 
 def _plans(
-    session: Session, config: RunConfig, record: dict[str, Any] | None, calibration: dict[str, Any]
+    session: Session,
+    config: RunConfig,
+    record: dict[str, Any] | None,
+    calibration: dict[str, Any],
+    vectors: Mapping[str, SteeringVector] | None = None,
 ) -> list[_Plan]:
     plans: list[_Plan] = []
     for style in config.styles:
         recipe, ratios = _recipes(record, calibration, style)
-        raw = recipe_vector(session, style, recipe)
+        given = (vectors or {}).get(style)
+        raw = given if given is not None else recipe_vector(session, style, recipe)
+        described = (
+            {**recipe.to_dict(), "source_record": "recipes.json" if record else "calibration.json"}
+            if given is None
+            else {
+                "name": "given vector",
+                "layers": given.layer_indices,
+                "source": "given",
+                "ratio_from": ("recipes.json" if record else "calibration.json"),
+            }
+        )
         scaled = ratio_vector(session, raw)
         random = random_ratio_vector(scaled, RANDOM_SEED)
         for direction in config.directions:
@@ -253,7 +268,7 @@ def _plans(
                     sign,
                     questions,
                     {"version": qs.version, "sha256": qs.sha256, "half": "held_out", "n": len(questions)},
-                    {**recipe.to_dict(), "source_record": "recipes.json" if record else "calibration.json"},
+                    described,
                     scaled,
                     random,
                     ratios[direction],
@@ -314,8 +329,13 @@ def run_behaviour(
     calibration: dict[str, Any] | None = None,
     session: Session | None = None,
     recipes: dict[str, Any] | bool | None = True,
+    vectors: Mapping[str, SteeringVector] | None = None,
 ) -> BehaviourResult:
     """Run the checks of ``config`` (see the module docstring) and return the result.
+
+    ``vectors``: per style, a raw vector to judge instead of the recipe's (e.g. the vector being
+    certified, :func:`steering_core.behaviour.certificate.contracts_block`); it is steered at the
+    recipe's perturbation ratio per direction, split over its own layers.
 
     ``recipes``: True reads ``steering_core/data/behaviour/recipes.json`` when it exists and was searched on a
     model with this model's config fingerprint; a record uses it; None or False uses the
@@ -334,7 +354,7 @@ def run_behaviour(
     ):
         session.say("recipes.json was searched on another model: using the calibrated seed recipe")
         record = None
-    plans = _plans(session, config, record, cal)
+    plans = _plans(session, config, record, cal, vectors)
     session.prefetch(_requests(config, plans))  # one batched grid (or one grid of cells)
     outcomes: list[StyleOutcome] = []
     answers: dict[str, dict[str, list[str]]] = {}

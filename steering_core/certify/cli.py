@@ -49,6 +49,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from steering_core.certify.measure import Cell, Protocol
     from steering_core.certify.pipeline import certify_vector, write_certified
     from steering_core.certify.signing import read_key
+    from steering_core.certify.verify import contract_lines
     from steering_core.extract import extract
     from steering_core.models import load_model
 
@@ -92,6 +93,13 @@ def cmd_certify(args: argparse.Namespace) -> int:
             f"measuring: {protocol.calibration_prompts} calibration prompts, {protocol.behaviour_prompts} behaviour "
             f"prompts x {protocol.max_new_tokens} tokens, alphas {list(protocol.with_alpha(args.alpha).alphas)}"
         )
+        contracts = None
+        if args.contracts:
+            from steering_core.behaviour.certificate import contracts_block
+
+            style = args.style_name if parsed is not None else args.style
+            _say(f"directed contracts of {style!r} on this vector (both directions, held-out questions)")
+            contracts = contracts_block(loaded, vector, style, progress=_say)
         from steering_core.execute.cli import open_execution
 
         with open_execution(args, [loaded], _say) as execution:
@@ -104,6 +112,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
                 signing_seed=seed,
                 on_cell=report,
                 execution=execution,
+                contracts=contracts,
             )
         path = write_certified(args.out, certified)
     except CertificateError as error:
@@ -125,6 +134,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
         f"{effect['steered']:.1f} ({effect['relative_change']:+.0%})"
     )
     print(f"properties verified: {', '.join(c['id'] for c in body['properties']['checks'])}")
+    for line in contract_lines(body):
+        print(line)
     print("signed (Ed25519)" if certified.signed else "UNSIGNED (pass --sign KEY to sign)")
     return 0
 
@@ -253,6 +264,12 @@ def add_subcommands(sub: argparse._SubParsersAction, *, deprecated_prefix: str |
     p.add_argument("--from-gguf", default=None, help="certify the directions of a control-vector GGUF (e.g. repeng)")
     p.add_argument("--style-name", default=None, help="style label for --from-gguf vectors")
     p.add_argument("--sign", default=None, metavar="KEY", help="Ed25519 private key file (64 hex chars)")
+    p.add_argument(
+        "--contracts",
+        action="store_true",
+        help="also run the style's directed contracts (both directions, reliability) on this vector and store "
+        "them in the certificate (a seed style: --style, or --style-name for --from-gguf)",
+    )
     p.add_argument("--out", required=True, help="output .safetensors (written atomically)")
     add_executor_args(p)
     p.set_defaults(func=cmd_certify)

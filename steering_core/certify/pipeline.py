@@ -83,6 +83,7 @@ def certify_vector(
     on_cell: Callable[[Cell], None] | None = None,
     spec_ids: set[str] | None = None,
     execution: Any = None,
+    contracts: dict[str, Any] | None = None,
 ) -> CertifiedVector:
     """Measure, check and seal ``vector`` for ``loaded``'s model.
 
@@ -97,6 +98,10 @@ def certify_vector(
         created: ISO-8601 UTC time (``YYYY-MM-DDTHH:MM:SSZ``); default now.
         execution: a :class:`steering_core.execute.cli.Execution` to run the behaviour sweep's
             generations on (local or Ray executor); None generates in-process. Same cells.
+        contracts: the ``contracts`` block measured on this same vector
+            (:func:`steering_core.behaviour.certificate.contracts_block`: the directed style
+            contracts with reliability), stored in the body and so covered by the digest; None
+            leaves the optional block out.
 
     Raises:
         CertificationError: a check failed or no α is certifiable (the error names which).
@@ -154,6 +159,8 @@ def certify_vector(
         "recommendation": recommendation,
         "properties": {"tool": tool_block(), "source": log.source(), "checks": log.checks},
     }
+    if contracts is not None:
+        body["contracts"] = contracts
     return seal(vector.directions, body, signing_seed)
 
 

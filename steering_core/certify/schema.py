@@ -221,6 +221,66 @@ _PROPERTIES = _obj(
     }
 )
 
+_UNIT = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+
+_CONTRACT_DIRECTION = _obj(
+    {
+        "direction": {"enum": ["positive", "negative"]},
+        "questions": _obj(
+            {"version": {"type": "string", "minLength": 1}, "sha256": _HEX64, "n": {"type": "integer", "minimum": 1}}
+        ),
+        "ratio": _POS,
+        "layer_alphas": _per_layer(_NUM),
+        "rule": {"type": "string", "minLength": 1},
+        "threshold": _POS,
+        "baseline_mean": _NUM,
+        "steered_mean": _NUM,
+        "effect": _NULLABLE_NUM,
+        "ci_low": _NULLABLE_NUM,
+        "perplexity_ratio": {"type": ["number", "null"], "minimum": 0},
+        "guard_passed": {"type": "boolean"},
+        "passed": {"type": "boolean"},
+        "specific": {"type": "boolean"},
+        "reliability": _obj(
+            {
+                "anti_steerable_fraction": _UNIT,
+                "n_wrong": {"type": "integer", "minimum": 0},
+                "n": {"type": "integer", "minimum": 0},
+                "split_half_sign_agreement": _UNIT,
+            }
+        ),
+        "metric_auc_held_out": _UNIT,
+    }
+)
+
+_CONTRACTS = _obj(
+    {
+        "protocol": {"type": "string", "minLength": 1},
+        "style": {"type": "string", "minLength": 1},
+        "metrics_version": {"type": "string", "minLength": 1},
+        "max_new_tokens": {"type": "integer", "minimum": 1},
+        "fluency_max_ratio": _POS,
+        "ratio_source": {"type": "string"},
+        "directions": {"type": "array", "items": _CONTRACT_DIRECTION, "minItems": 1, "maxItems": 2},
+    }
+)
+"""Optional: the directed style contracts of the vector (steering_core.behaviour.certificate), with reliability."""
+
+_BODY_REQUIRED = sorted(
+    [
+        "kind",
+        "created",
+        "tool",
+        "model",
+        "vector",
+        "recipe",
+        "calibration",
+        "measurement",
+        "recommendation",
+        "properties",
+    ]
+)
+
 _BODY = _obj(
     {
         "kind": {"const": "steering-vector"},
@@ -233,7 +293,9 @@ _BODY = _obj(
         "measurement": _MEASUREMENT,
         "recommendation": _RECOMMENDATION,
         "properties": _PROPERTIES,
-    }
+        "contracts": _CONTRACTS,
+    },
+    required=_BODY_REQUIRED,
 )
 
 SCHEMA: dict[str, Any] = {

@@ -120,11 +120,35 @@ class VerificationReport:
                 f"(ratio {', '.join(f'L{k}={v:.3f}' for k, v in rec['perturbation_ratio'].items())}), "
                 f"safe alpha up to {rec['safe_alpha_max']:g}"
             )
+            lines += [f"  {line}" for line in contract_lines(body)]
         signed = {True: "signed", False: "UNSIGNED", None: "unknown signature state"}[self.signed]
         verdict = "VERIFIED" if self.ok else "FAILED"
         n_fail = sum(r.status == "fail" for r in self.results)
         lines.append(f"result: {verdict} ({signed})" + (f": {n_fail} check(s) failed" if n_fail else ""))
         return "\n".join(lines)
+
+
+def contract_lines(body: dict[str, Any]) -> list[str]:
+    """One line per direction of the body's optional ``contracts`` block (none when it is absent)."""
+    block = body.get("contracts")
+    if not isinstance(block, dict):
+        return []
+
+    def num(value: Any, digits: int = 3) -> str:
+        return "n/a" if value is None else f"{value:.{digits}g}"
+
+    lines = []
+    for d in block.get("directions", []):
+        rel = d["reliability"]
+        verdict = ("PASS" + (", specific" if d["specific"] else "")) if d["passed"] else "fail"
+        lines.append(
+            f"contract {block['style']} {d['direction']}: {d['rule']}: effect {num(d['effect'])} "
+            f"(lower bound {num(d['ci_low'])}), perplexity ratio {num(d['perplexity_ratio'])} "
+            f"(<= {block['fluency_max_ratio']:g}), wrong way {rel['n_wrong']}/{rel['n']}, "
+            f"halves agree {num(rel['split_half_sign_agreement'])}, "
+            f"metric AUC {num(d['metric_auc_held_out'])}: {verdict}"
+        )
+    return lines
 
 
 class _Runner:
