@@ -91,3 +91,22 @@ def test_certify_default_protocol(tmp_path: Path, embedded: Any, capsys: pytest.
     body = vector.metadata["certificate"]["body"]
     assert body["recommendation"]["effect"]["relative_change"] < -0.4
     assert body["measurement"]["protocol"]["alphas"] == [0.05, 0.25, 0.5, 1.0, 2.0, 4.0]
+
+
+def test_certify_with_contracts_stores_them(tmp_path: Path, embedded: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--contracts``: the style's directed contracts, both directions with reliability, in the certificate."""
+    out = tmp_path / "formal-L12.safetensors"
+    argv = ["certify", "--style", "formal", "--layers", "12", "--out", str(out), "--contracts"]
+    reduced = ["--alphas", "0.5,4", "--behaviour-prompts", "2", "--max-new-tokens", "32", "--calibration-prompts", "8"]
+    assert run_cli(argv + reduced) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("contract formal ") == 2, printed
+    assert run_cli(["verify", str(out)]) == 0
+    assert capsys.readouterr().out.count("contract formal ") == 2
+    body = load_certified(out, model=embedded).metadata["certificate"]["body"]
+    block = body["contracts"]
+    assert block["style"] == "formal" and [d["direction"] for d in block["directions"]] == ["positive", "negative"]
+    for d in block["directions"]:
+        assert d["questions"]["n"] == 8 and d["reliability"]["n"] == 8
+        assert 0.0 <= d["reliability"]["anti_steerable_fraction"] <= 1.0
+        assert d["passed"] == (d["ci_low"] >= d["threshold"] and d["perplexity_ratio"] <= 2.0 and d["guard_passed"])
