@@ -23,6 +23,7 @@ from steering_core.defaults import (
     CERTIFY_MAX_NEW_TOKENS,
     DEFAULT_LAYER,
 )
+from steering_core.errors import InvalidParameterError
 from steering_core.execute.options import add_executor_args
 from steering_core.prompt_sets import DEFAULT_SET
 
@@ -54,6 +55,15 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from steering_core.models import load_model
 
     layers = args.layers if args.layers is not None else [DEFAULT_LAYER]
+    if args.contracts:  # checked before the model loads: the contracts need one of the seed styles
+        from steering_core.behaviour.criteria import CRITERIA
+
+        judged = args.style_name if args.from_gguf else args.style
+        if judged not in CRITERIA:
+            flag = "--style-name" if args.from_gguf else "--style"
+            raise InvalidParameterError(
+                flag, f"one of the seed styles {sorted(CRITERIA)} with --contracts", repr(judged)
+            )
     try:
         seed = read_key(args.sign, "private key") if args.sign else None
         protocol = Protocol(

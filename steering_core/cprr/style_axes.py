@@ -100,12 +100,18 @@ def recipe_of(style: str, direction: str, recipes: dict[str, Any] | None) -> dic
     if record is None or style not in record.get("styles", {}):
         raise ProtocolDataError(f"no recorded recipe for {style!r} (run `steer behaviour search`)")
     entry = record["styles"][style]
-    return {
-        "extraction": dict(entry["chosen"]),
-        "ratio": float(entry["chosen_ratio"][direction]),
-        "contrast_set": dict(entry["contrast_set"]),
-        "search_model_config_sha256": record["model_fingerprint"]["config_sha256"],
-    }
+    try:
+        return {
+            "extraction": dict(entry["chosen"]),
+            "ratio": float(entry["chosen_ratio"][direction]),
+            "contrast_set": dict(entry["contrast_set"]),
+            "search_model_config_sha256": str(record["model_fingerprint"]["config_sha256"]),
+        }
+    except (KeyError, TypeError, ValueError) as error:
+        raise ProtocolDataError(
+            f"the recipe record of {style!r} {direction} is malformed ({type(error).__name__}: {error}); "
+            "run `steer behaviour search` again"
+        ) from error
 
 
 def protocol_for(style: str, direction: str, recipes: dict[str, Any] | None) -> dict[str, Any]:

@@ -61,6 +61,10 @@ def _prompt_set_problem(protocol: dict[str, Any]) -> str | None:
     if questions is not None:
         if prompts_digest(questions) != protocol["prompt_set"]["sha256"]:
             return f"protocol: question set {set_id!r} no longer has the pre-registered sha256 (the data changed)"
+        if protocol["prompt_set"]["n_prompts"] != len(questions) or protocol["n_samples"] != len(questions):
+            return (
+                f"protocol: question set {set_id!r} has {len(questions)} questions; n_prompts and n_samples must say so"
+            )
         return None
     if set_id not in prompt_set_ids():
         return f"protocol: prompt set {set_id!r} does not exist (known: {', '.join(prompt_set_ids())})"

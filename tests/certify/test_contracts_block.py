@@ -80,3 +80,48 @@ def test_unknown_style_is_refused(tiny_lm: LoadedModel) -> None:
         contracts_block(tiny_lm, vector, "sarcastic")
     with pytest.raises(InvalidParameterError, match="max_new_tokens"):
         contracts_block(tiny_lm, vector, max_new_tokens=0)
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (["--style", "terse", "--contracts"], None),  # a seed style: accepted (not run here)
+        (["--style", "sarcastic", "--contracts"], "--style"),
+        (["--from-gguf", "missing.gguf", "--contracts"], "--style-name"),
+        (["--from-gguf", "missing.gguf", "--style-name", "imported", "--contracts"], "--style-name"),
+    ],
+)
+def test_contracts_need_a_seed_style_before_anything_loads(
+    argv: list[str],
+    flag: str | None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import steering_core.models
+    from steering_core.cli import main
+
+    def no_model(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the model was loaded before the arguments were checked")
+
+    monkeypatch.setattr(steering_core.models, "load_model", no_model)
+    if flag is None:  # got past the check, to the (refused) model load
+        assert main(["vector", "certify", *argv, "--out", str(tmp_path / "v.safetensors")]) == 1
+        assert "the model was loaded" in capsys.readouterr().err
+        return
+    assert main(["vector", "certify", *argv, "--out", str(tmp_path / "v.safetensors")]) == 2
+    err = capsys.readouterr().err
+    assert flag in err and "seed styles" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_malformed_recipe_record_is_a_protocol_error() -> None:
+    from steering_core.behaviour.recipe import load_recipes
+    from steering_core.cprr import style_axes
+    from steering_core.cprr.errors import ProtocolDataError
+
+    recipes = copy.deepcopy(load_recipes())
+    assert recipes is not None
+    del recipes["styles"]["formal"]["chosen_ratio"]
+    with pytest.raises(ProtocolDataError, match="malformed"):
+        style_axes.protocol_for("formal", "positive", recipes)

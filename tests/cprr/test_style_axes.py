@@ -74,6 +74,9 @@ def test_the_validator_checks_the_question_digest() -> None:
     assert not [p for p in check_entry(entry) if "question set" in p]
     entry["protocol"]["prompt_set"]["sha256"] = "0" * 64
     assert any("question set" in p and "sha256" in p for p in check_entry(entry))
+    entry = copy.deepcopy(store.load_entry("H-SA-3"))
+    entry["protocol"]["prompt_set"]["n_prompts"] = 4
+    assert any("n_prompts and n_samples" in p for p in check_entry(entry))
 
 
 def test_the_runner_refuses_a_protocol_that_is_not_the_shipped_one() -> None:
