@@ -31,7 +31,7 @@ report use these names and these functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
@@ -289,11 +289,15 @@ GRID_FIELDS: tuple[str, ...] = ("vector", *FLAT_FIELDS, "positions")
 
 
 def _check_alphas(alphas: object) -> tuple[float, ...]:
-    """``alphas`` as a tuple of floats: a non-empty sequence of distinct finite real numbers."""
+    """``alphas`` as a tuple of floats: a non-empty iterable (not a string or mapping) of distinct finite
+    real numbers (Python ints/floats or numpy float64, as :func:`~steering_core.ops.check_finite_scalar`)."""
     accepted = "a non-empty sequence of distinct finite real numbers"
-    if isinstance(alphas, (str, bytes)) or not isinstance(alphas, Sequence) or not alphas:
+    if isinstance(alphas, (str, bytes, Mapping)) or not isinstance(alphas, Iterable):
         raise InvalidParameterError("alphas", accepted, repr(alphas)[:80])
-    values = tuple(check_finite_scalar(a, "alphas") for a in cast(Sequence[float], alphas))
+    items = tuple(cast(Iterable[float], alphas))  # a list, tuple, range or 1-D numpy array of float64
+    if not items:
+        raise InvalidParameterError("alphas", accepted, repr(alphas)[:80])
+    values = tuple(check_finite_scalar(a, "alphas") for a in items)
     if len(set(values)) != len(values):
         repeated = sorted({a for a in values if values.count(a) > 1})
         raise InvalidParameterError("alphas", accepted, f"repeated alpha(s) {repeated}")

@@ -102,8 +102,9 @@ class RunConfig:
     directions: tuple[str, ...] = DIRECTIONS
 
     def __post_init__(self) -> None:
-        if not self.directions or any(d not in DIRECTIONS for d in self.directions):
-            raise InvalidParameterError("directions", f"a non-empty subset of {DIRECTIONS}", repr(self.directions))
+        d = self.directions
+        if not d or len(set(d)) != len(d) or any(x not in DIRECTIONS for x in d):
+            raise InvalidParameterError("directions", f"a non-empty subset of {DIRECTIONS}, each once", repr(d))
 
     @classmethod
     def full(cls) -> RunConfig:

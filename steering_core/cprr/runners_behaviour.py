@@ -28,6 +28,7 @@ from steering_core.behaviour.session import Session
 from steering_core.certify.fingerprint import config_fingerprint
 from steering_core.cprr import rules, store, style_axes
 from steering_core.cprr.errors import MeasurementError, ProtocolDataError
+from steering_core.cprr.evidence import normalize_measured
 from steering_core.cprr.lifecycle import amend_protocol
 from steering_core.cprr.runners import RunContext, runner
 from steering_core.cprr.runners_geometry import extraction
@@ -118,6 +119,10 @@ def style_axis_contract(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, 
     non-finite rule metric is a :class:`MeasurementError`).
     """
     style, direction = str(protocol["styles"][0]), str(protocol["params"]["direction"])
+    if getattr(ctx, "_planning", False):
+        # the planning pass of an executor context (steer cprr run --executor ...): the behaviour
+        # session submits its whole grid itself when the contract runs, so there is nothing to plan
+        return {}
     recipes = load_recipes()
     if style_axes.protocol_for(style, direction, recipes) != protocol:
         raise ProtocolDataError(
@@ -132,7 +137,7 @@ def style_axis_contract(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, 
     ctx.inputs.append({"questions": questions, "recipe": protocol["params"]["recipe"], "direction": direction})
     tokens = int(protocol["max_new_tokens"])
     config = RunConfig(styles=[style], directions=(direction,), max_new_tokens=tokens, parity=False, lens=False)
-    session = Session(ctx.loaded, max_new_tokens=tokens, progress=ctx.log)
+    session = Session(ctx.loaded, max_new_tokens=tokens, progress=ctx.log, execution=getattr(ctx, "execution", None))
     (outcome,) = run_behaviour(config, session=session, recipes=recipes).outcomes
     if outcome.questions.get("sha256") is None or outcome.contract.style != style:
         raise MeasurementError(f"the behaviour run did not run the {style} {direction} contract")
@@ -164,7 +169,8 @@ def style_axis_contract(ctx: RunContext, protocol: dict[str, Any]) -> dict[str, 
         "validation_auc_held_out": outcome.validation.get("auc_held_out"),
     }
     measured.update({k: v for k, v in optional.items() if isinstance(v, (int, float)) and math.isfinite(v)})
-    if (rules.verdict(protocol["decision_rule"], measured) == "pass") != calibrated.passed:
+    # on the values as the registry stores them (rounded), so the stored verdict is the contract's
+    if (rules.verdict(protocol["decision_rule"], normalize_measured(measured)) == "pass") != calibrated.passed:
         raise MeasurementError("the decision rule and the behaviour contract disagree on this run")
     return measured
 

@@ -105,6 +105,17 @@ def test_the_grid_stores_tuples_and_float_alphas_in_the_order_given() -> None:
         grid.layers = (1,)  # type: ignore[misc]
 
 
+def test_alphas_may_be_any_iterable_of_numbers() -> None:
+    """A numpy array (float64) or a generator works as a list does (the old alpha_sweep iterated them)."""
+    import numpy as np
+
+    assert SweepGrid(**{**GOOD, "alphas": np.array([0.0, 0.5, -4.0])}).alphas == (0.0, 0.5, -4.0)
+    assert SweepGrid(**{**GOOD, "alphas": (a for a in (0, 0.5))}).alphas == (0.0, 0.5)
+    for bad in ("0.5", {0.5: 1}, 0.5):
+        with pytest.raises(InvalidParameterError, match="alphas"):
+            SweepGrid(**{**GOOD, "alphas": bad})
+
+
 def test_every_flat_spelling_builds_the_same_grid() -> None:
     grid = SweepGrid(**GOOD)
     order = ("layers", "alphas", "prompts", "norms", "max_new_tokens", "batch_size")

@@ -96,7 +96,7 @@ def test_register_writes_only_missing_entries(tmp_path: Path) -> None:
 
 def test_run_config_refuses_unknown_directions() -> None:
     assert RunConfig(directions=("negative",)).directions == ("negative",)
-    for bad in ((), ("up",), ("positive", "sideways")):
+    for bad in ((), ("up",), ("positive", "sideways"), ("positive", "positive")):
         with pytest.raises(InvalidParameterError, match="directions"):
             RunConfig(directions=bad)
 
@@ -116,3 +116,11 @@ def test_a_new_search_is_an_amendment(tmp_path: Path) -> None:
     (event,) = [e for e in entry["history"] if e["event"] == "amend"]
     assert event["details"]["previous_protocol"]["params"]["recipe"]["ratio"] == 0.05
     assert amend_style_axes("again", tmp_path) == []
+
+
+def test_the_planning_pass_of_an_executor_context_generates_nothing() -> None:
+    """steer cprr run --executor: the engine's planning pass must not run the contract (the behaviour
+    session submits its grid to the execution when the contract really runs)."""
+    ctx = RunContext(loaded=None)
+    ctx._planning = True  # type: ignore[attr-defined]
+    assert style_axis_contract(ctx, store.load_entry("H-SA-1")["protocol"]) == {}
